@@ -38,7 +38,11 @@ export interface Extension {
    * transform the message this way. After a shared encoding is sent, the extension must not rely on its
    * own history for later messages.
    */
-  encodeShared?(payload: Uint8Array, info: OutgoingMessageInfo, cache: Map<string, unknown>): Uint8Array | null;
+  encodeShared?(
+    payload: Uint8Array,
+    info: OutgoingMessageInfo,
+    cache: Map<string, unknown>,
+  ): Uint8Array | null;
   /**
    * Streaming inverse transform of an incoming message whose first frame carried `rsv`. Called once per
    * received piece of payload in order; `fin` is true on the last piece of the message. `maxOutput` is

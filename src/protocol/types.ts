@@ -2,8 +2,9 @@
  * Options and callbacks of a protocol connection.
  * @module
  */
-import type { Extension } from './extension.js';
+
 import type { ProtocolError } from './errors.js';
+import type { Extension } from './extension.js';
 
 /** Which end of the connection this is: it decides masking (RFC 6455 §5.1, §5.3). */
 export type Role = 'client' | 'server';
