@@ -1,0 +1,64 @@
+/**
+ * The `conduit` command: dispatches to its subcommands.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { CliError } from './args.js';
+import { ECHO_USAGE, parseEchoArgs, runEcho } from './echo.js';
+
+/** Top-level usage. */
+export const USAGE = `Usage: conduit <command> [options]
+
+Commands:
+  echo       run a WebSocket echo server (conduit echo --help)
+
+Options:
+  --help     show this help
+  --version  print the version`;
+
+/** The package version, read from package.json next to dist/. */
+export function version(): string {
+  const url = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+}
+
+function fail(message: string, usage: string): number {
+  process.stderr.write(`${message}\n\n${usage}\n`);
+  return 2;
+}
+
+async function echo(args: string[]): Promise<number | null> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${ECHO_USAGE}\n`);
+    return 0;
+  }
+  try {
+    await runEcho(parseEchoArgs(args));
+    return null; // keeps running until a signal
+  } catch (error) {
+    if (error instanceof CliError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      return fail((error as Error).message, ECHO_USAGE);
+    }
+    process.stderr.write(`conduit echo: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+/**
+ * Runs the command line `argv` (without the node and script paths). Resolves with the exit status, or
+ * `null` when a server keeps running.
+ */
+export async function main(argv: string[]): Promise<number | null> {
+  const [command, ...rest] = argv;
+  if (command === undefined) return fail('conduit: missing command', USAGE);
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (command === 'echo') return echo(rest);
+  return fail(`conduit: unknown command ${JSON.stringify(command)}`, USAGE);
+}

@@ -1,0 +1,334 @@
+/**
+ * `WebSocketServer`: accepts WebSocket connections on its own listener (TCP or TLS, parsing the HTTP/1.1
+ * upgrade itself), on an existing `http`/`https` server, or from `handleUpgrade` calls; enforces the
+ * handshake limits; tracks clients; broadcasts; shuts down gracefully.
+ * @module
+ */
+import type { Buffer } from 'node:buffer';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import {
+  type AddressInfo,
+  createServer as createNetServer,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
+import { CloseCode, ReadyState } from '../protocol/constants.js';
+import { HandshakeError } from '../protocol/errors.js';
+import type { HttpRequestHead } from '../protocol/http-head.js';
+import { PreparedMessage, type PreparedMessageOptions } from '../protocol/prepared-message.js';
+import { type HandshakeSink, PendingHandshake } from '../transport/pending-handshake.js';
+import type { ConnectionOwner, MessageData, WebSocketConnection } from './connection.js';
+import { ConnectionLimits } from './connection-limits.js';
+import { isThenable, runHooks, type Verdict } from './hooks.js';
+import {
+  resolveServerOptions,
+  type ServerConfig,
+  type UpgradeRejection,
+  type WebSocketServerOptions,
+} from './options.js';
+import {
+  acceptUpgrade,
+  checkRequest,
+  type HandshakeContext,
+  rejectHandshake,
+  rejectionOf,
+} from './upgrade.js';
+import {
+  createUpgradeRequest,
+  headFromIncomingMessage,
+  pathnameOf,
+  type UpgradeRequest,
+} from './upgrade-request.js';
+
+/** Called by `handleUpgrade` with the new connection (instead of the 'connection' event). */
+export type UpgradeCallback = (connection: WebSocketConnection, request: UpgradeRequest) => void;
+
+/** Options of {@link WebSocketServer.broadcast}. */
+export interface BroadcastOptions extends PreparedMessageOptions {
+  /** A connection not to send to (typically the sender). */
+  except?: WebSocketConnection;
+}
+
+type State = 'running' | 'closing' | 'closed';
+
+/**
+ * A WebSocket server. Events: `connection` (connection, request), `listening`, `error` (listener errors
+ * such as EADDRINUSE), `handshakeError` (error, request) when a hook throws (emitted only with a
+ * listener), `close` once `close()` finished.
+ */
+export class WebSocketServer extends EventEmitter implements HandshakeSink, ConnectionOwner {
+  /** Open connections (empty when `clientTracking` is false). */
+  readonly clients = new Set<WebSocketConnection>();
+  readonly options: WebSocketServerOptions;
+  private readonly config: ServerConfig;
+  private readonly limits: ConnectionLimits;
+  private readonly pending = new Set<PendingHandshake>();
+  private listener: NetServer | null = null;
+  private state: State = 'running';
+  private listenerClosed = true;
+
+  /** Creates the server; with `port`, starts listening (`callback` runs on 'listening'). */
+  constructor(options: WebSocketServerOptions, callback?: () => void) {
+    super();
+    this.options = options;
+    this.config = resolveServerOptions(options);
+    this.limits = new ConnectionLimits(this.config.maxConnections, this.config.maxConnectionsPerIp);
+    if (callback) this.once('listening', callback);
+    if (options.port !== undefined) this.listen(options);
+    else if (options.server !== undefined) {
+      options.server.on('upgrade', this.onHttpUpgrade);
+      options.server.on('listening', this.onListening);
+    }
+  }
+
+  /** The listening address (standalone or attached server), or null. */
+  address(): AddressInfo | string | null {
+    return this.listener?.address() ?? this.options.server?.address() ?? null;
+  }
+
+  /** True when `req` targets this server's `path` (or there is none). */
+  shouldHandle(req: { url?: string | undefined }): boolean {
+    const path = this.config.path;
+    return path === undefined || pathnameOf(req.url ?? '/') === path;
+  }
+
+  /**
+   * Completes an upgrade received by an `http.Server` (ws-compatible): validates the request, runs the
+   * hooks, writes the 101 response and calls `callback` with the connection, or answers with an error
+   * status and closes the socket.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: UpgradeCallback): void {
+    const pending = this.track(socket as Socket, null);
+    this.process(pending, headFromIncomingMessage(req), head, req, callback);
+  }
+
+  /**
+   * Sends one message to every open tracked client; it is framed (and compressed, per negotiated
+   * parameters) once. Returns the number of connections it was handed to (each applies its own
+   * backpressure policy).
+   */
+  broadcast(data: MessageData, options: BroadcastOptions = {}): number {
+    const payload = typeof data === 'string' || data instanceof Uint8Array ? data : toUint8Array(data);
+    const message = new PreparedMessage(payload, options);
+    let count = 0;
+    for (const client of this.clients) {
+      if (client === options.except || client.readyState !== ReadyState.OPEN) continue;
+      client.sendPrepared(message);
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * Stops accepting, closes every tracked connection with 1001 and waits for them (each at most
+   * `closeTimeout` ms, then it is destroyed); `callback` and the 'close' event follow.
+   */
+  close(callback?: () => void): void {
+    if (this.state === 'closed') {
+      if (callback) process.nextTick(callback);
+      return;
+    }
+    if (callback) this.once('close', callback);
+    if (this.state === 'closing') return;
+    this.state = 'closing';
+    if (this.listener !== null) this.listener.close(this.onListenerClose);
+    if (this.options.server !== undefined) {
+      this.options.server.off('upgrade', this.onHttpUpgrade);
+      this.options.server.off('listening', this.onListening);
+    }
+    for (const pending of this.pending) pending.socket.destroy();
+    for (const client of this.clients) {
+      if (client.readyState === ReadyState.OPEN) client.close(CloseCode.GOING_AWAY, 'server shutting down');
+    }
+    this.maybeClosed();
+  }
+
+  // --- HandshakeSink ---------------------------------------------------------------------------------
+
+  /** @internal */
+  onRequestHead(pending: PendingHandshake, head: HttpRequestHead, rest: Buffer): void {
+    this.process(pending, head, rest, undefined, undefined);
+  }
+
+  /** @internal */
+  onRequestError(pending: PendingHandshake, error: HandshakeError): void {
+    this.pending.delete(pending);
+    rejectHandshake(pending, this.config, rejectionOf(error));
+  }
+
+  /** @internal */
+  onHandshakeAbort(pending: PendingHandshake): void {
+    this.pending.delete(pending);
+    this.maybeClosed();
+  }
+
+  /** @internal */
+  connectionClosed(connection: WebSocketConnection): void {
+    this.clients.delete(connection);
+    this.limits.release(connection.remoteAddress);
+    this.maybeClosed();
+  }
+
+  // --- The handshake ---------------------------------------------------------------------------------
+
+  private track(socket: Socket, maxHeaderSize: number | null): PendingHandshake {
+    const pending = new PendingHandshake(
+      socket,
+      this,
+      this.config.transport.wheel,
+      this.config.handshakeTimeout,
+      maxHeaderSize,
+    );
+    this.pending.add(pending);
+    return pending;
+  }
+
+  private process(
+    pending: PendingHandshake,
+    head: HttpRequestHead,
+    rest: Buffer,
+    incomingMessage: IncomingMessage | undefined,
+    callback: UpgradeCallback | undefined,
+  ): void {
+    if (pending.done) return;
+    const request = createUpgradeRequest(head, pending.socket, incomingMessage);
+    const checked = checkRequest(head, request, this.config, this.state !== 'running');
+    if ('status' in checked) {
+      this.refuse(pending, checked);
+      return;
+    }
+    const refusal = this.limits.acquire(request.remoteAddress);
+    if (refusal !== null) {
+      this.refuse(pending, {
+        status: refusal,
+        message: 'Too many connections',
+        headers: { 'Retry-After': '1' },
+      });
+      return;
+    }
+    const context: HandshakeContext = { pending, request, info: checked, rest, callback };
+    const verdict = this.runHooks(request);
+    if (!isThenable<Verdict>(verdict)) {
+      this.decide(context, verdict);
+      return;
+    }
+    verdict.then(
+      (result) => this.decide(context, result),
+      (error: unknown) => this.decide(context, this.hookFailed(error, request)),
+    );
+  }
+
+  private runHooks(request: UpgradeRequest): Verdict | Promise<Verdict> {
+    try {
+      return runHooks(this.options.verifyClient, this.options.upgrade, request);
+    } catch (error) {
+      return this.hookFailed(error, request);
+    }
+  }
+
+  private hookFailed(error: unknown, request: UpgradeRequest): UpgradeRejection {
+    if (this.listenerCount('handshakeError') > 0) this.emit('handshakeError', error, request);
+    return { status: 500, message: 'Internal Server Error' };
+  }
+
+  private decide(context: HandshakeContext, verdict: Verdict): void {
+    const { pending, request } = context;
+    if (pending.done) {
+      // The socket closed or timed out while the hooks ran.
+      this.limits.release(request.remoteAddress);
+      this.maybeClosed();
+      return;
+    }
+    const final =
+      verdict ?? (this.state === 'running' ? null : { status: 503, message: 'Server shutting down' });
+    if (final !== null) {
+      this.limits.release(request.remoteAddress);
+      this.refuse(pending, final);
+      this.maybeClosed();
+      return;
+    }
+    let connection: WebSocketConnection;
+    try {
+      connection = acceptUpgrade(context, this.config, this.options, this);
+    } catch (error) {
+      this.limits.release(request.remoteAddress);
+      this.refuse(
+        pending,
+        error instanceof HandshakeError ? rejectionOf(error) : this.hookFailed(error, request),
+      );
+      this.maybeClosed();
+      return;
+    }
+    this.pending.delete(pending);
+    if (this.config.clientTracking) this.clients.add(connection);
+    if (context.callback) context.callback(connection, request);
+    else this.emit('connection', connection, request);
+    connection.start(context.rest);
+  }
+
+  private refuse(pending: PendingHandshake, rejection: NonNullable<Verdict>): void {
+    this.pending.delete(pending);
+    rejectHandshake(pending, this.config, rejection);
+  }
+
+  // --- Listener lifecycle ----------------------------------------------------------------------------
+
+  private listen(options: WebSocketServerOptions): void {
+    const timeout = this.config.handshakeTimeout;
+    const listener = options.tls
+      ? createTlsServer({ ...options.tls, ...(timeout > 0 ? { handshakeTimeout: timeout } : {}) })
+      : createNetServer({ noDelay: true });
+    this.listener = listener;
+    this.listenerClosed = false;
+    listener.on(options.tls ? 'secureConnection' : 'connection', this.onSocket);
+    listener.on('listening', this.onListening);
+    listener.on('error', this.onListenerError);
+    listener.listen(options.port, options.host, options.backlog);
+  }
+
+  private readonly onSocket = (socket: Socket): void => {
+    if (this.state !== 'running') {
+      socket.destroy();
+      return;
+    }
+    this.track(socket, this.config.maxHeaderSize);
+  };
+
+  private readonly onHttpUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Several servers may share one http.Server by path: leave foreign paths to the other listeners.
+    if (!this.shouldHandle(req) && (this.options.server?.listenerCount('upgrade') ?? 0) > 1) return;
+    this.handleUpgrade(req, socket, head, this.emitConnection);
+  };
+
+  private readonly emitConnection = (connection: WebSocketConnection, request: UpgradeRequest): void => {
+    this.emit('connection', connection, request);
+  };
+
+  private readonly onListening = (): void => {
+    this.emit('listening');
+  };
+
+  private readonly onListenerError = (error: Error): void => {
+    this.emit('error', error);
+  };
+
+  private readonly onListenerClose = (): void => {
+    this.listenerClosed = true;
+    this.maybeClosed();
+  };
+
+  private maybeClosed(): void {
+    if (this.state !== 'closing' || !this.listenerClosed) return;
+    if (this.limits.count > 0 || this.pending.size > 0) return;
+    this.state = 'closed';
+    process.nextTick(() => this.emit('close'));
+  }
+}
+
+function toUint8Array(data: ArrayBufferView | ArrayBuffer): Uint8Array {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(data);
+}

@@ -1,0 +1,127 @@
+/**
+ * The steps of a server's opening handshake (RFC 6455 §4.2) around the application's hooks: checking
+ * the request before them, and answering it after them with a 101 response or an error status.
+ * @module
+ */
+import type { Buffer } from 'node:buffer';
+import { WEBSOCKET_VERSION } from '../protocol/constants.js';
+import { HandshakeError } from '../protocol/errors.js';
+import type { Extension } from '../protocol/extension.js';
+import { computeAccept, hasToken } from '../protocol/handshake.js';
+import {
+  buildRejection,
+  buildServerResponse,
+  type ClientRequestInfo,
+  negotiateExtensions,
+  selectSubprotocol,
+  validateClientRequest,
+} from '../protocol/handshake-server.js';
+import type { HttpRequestHead } from '../protocol/http-head.js';
+import type { PendingHandshake } from '../transport/pending-handshake.js';
+import { rejectSocket } from '../transport/reject.js';
+import { type ConnectionOwner, WebSocketConnection } from './connection.js';
+import type { ServerConfig, UpgradeRejection, WebSocketServerOptions } from './options.js';
+import type { UpgradeRequest } from './upgrade-request.js';
+
+/** One handshake that passed the checks, while the hooks decide. */
+export interface HandshakeContext {
+  pending: PendingHandshake;
+  request: UpgradeRequest;
+  info: ClientRequestInfo;
+  /** Bytes that followed the request head (the first frames, rarely). */
+  rest: Buffer;
+  callback: ((connection: WebSocketConnection, request: UpgradeRequest) => void) | undefined;
+}
+
+/** The rejection that describes a HandshakeError. */
+export function rejectionOf(error: HandshakeError): UpgradeRejection {
+  return { status: error.status, message: error.message, headers: { ...error.headers } };
+}
+
+/**
+ * Checks a request before the hooks run: server state (503), `path` (404), a request that is not an
+ * upgrade at all (426, RFC 9110 §15.5.22), then RFC 6455 §4.2.1 (400/405/426). Returns the request's
+ * handshake fields, or the rejection to send.
+ */
+export function checkRequest(
+  head: HttpRequestHead,
+  request: UpgradeRequest,
+  config: ServerConfig,
+  closing: boolean,
+): ClientRequestInfo | UpgradeRejection {
+  if (closing) return { status: 503, message: 'Server shutting down' };
+  if (config.path !== undefined && request.pathname !== config.path)
+    return { status: 404, message: 'Not Found' };
+  if (!hasToken(head.headers.get('upgrade'), 'websocket')) {
+    return {
+      status: 426,
+      message: 'This endpoint speaks WebSocket only',
+      headers: { Upgrade: 'websocket', 'Sec-WebSocket-Version': WEBSOCKET_VERSION },
+    };
+  }
+  try {
+    return validateClientRequest(head);
+  } catch (error) {
+    if (error instanceof HandshakeError) return rejectionOf(error);
+    throw error;
+  }
+}
+
+/** Answers with an error response and closes the socket; ends the pending handshake. */
+export function rejectHandshake(
+  pending: PendingHandshake,
+  config: ServerConfig,
+  rejection: UpgradeRejection,
+): void {
+  pending.finish();
+  const valid = Number.isInteger(rejection.status) && rejection.status >= 400 && rejection.status <= 599;
+  const response = buildRejection(valid ? rejection.status : 500, rejection.message ?? '', rejection.headers);
+  rejectSocket(pending.socket, response, config.transport.wheel);
+}
+
+function closeAll(extensions: readonly Extension[]): void {
+  for (const extension of extensions) extension.close();
+}
+
+/**
+ * Chooses the subprotocol and extensions, writes the 101 response (RFC 6455 §4.2.2) and creates the
+ * connection (not yet started). Throws what the negotiation or the response building threw (a
+ * HandshakeError for a bad offer, a TypeError for a bad `handleProtocols` answer or response header).
+ */
+export function acceptUpgrade(
+  context: HandshakeContext,
+  config: ServerConfig,
+  options: WebSocketServerOptions,
+  owner: ConnectionOwner,
+): WebSocketConnection {
+  const { pending, request, info } = context;
+  const handler = options.handleProtocols;
+  const protocol = selectSubprotocol(
+    info.protocols,
+    handler === undefined ? undefined : (offered) => handler(new Set(offered), request),
+  );
+  const negotiated = negotiateExtensions(info.extensionOffers, config.factories);
+  let response: string;
+  try {
+    response = buildServerResponse({
+      accept: computeAccept(info.key),
+      protocol,
+      extensionsHeader: negotiated.header,
+      headers: request.responseHeaders,
+    });
+  } catch (error) {
+    closeAll(negotiated.extensions);
+    throw error;
+  }
+  pending.finish();
+  pending.socket.write(response, 'latin1');
+  return new WebSocketConnection({
+    socket: pending.socket,
+    config: config.transport,
+    extensions: negotiated.extensions,
+    extensionsHeader: negotiated.header ?? '',
+    protocol: protocol ?? '',
+    data: request.data,
+    owner,
+  });
+}

@@ -1,0 +1,399 @@
+/**
+ * Runs a sans-I/O {@link WebSocketProtocol} over a `net.Socket` or `tls.TLSSocket`: received chunks go
+ * to the protocol, frames it produces go to the socket batched per tick, and the transport owns flow
+ * control (`bufferedAmount`, high/low water marks, read pausing, the `maxBackpressure` policy), the
+ * closing of the TCP connection; its timers come from {@link ConnectionTimers}.
+ * @module
+ */
+import { Buffer } from 'node:buffer';
+import type { Socket } from 'node:net';
+import { type SendOptions, WebSocketProtocol } from '../protocol/connection.js';
+import { CloseCode, ReadyState } from '../protocol/constants.js';
+import type { ProtocolError } from '../protocol/errors.js';
+import type { Extension } from '../protocol/extension.js';
+import type { PreparedMessage } from '../protocol/prepared-message.js';
+import type { ProtocolHandler } from '../protocol/types.js';
+import { ConnectionTimers } from './connection-timers.js';
+import { TransportError, type TransportErrorCode } from './errors.js';
+import { installNodeAccelerators } from './node-accelerators.js';
+import type { TransportConfig } from './options.js';
+import { releasableExtensions } from './releasable.js';
+import { type SendCallback, SendCallbacks } from './send-callbacks.js';
+import { type Corkable, corkForTick, flushNow } from './write-batcher.js';
+
+installNodeAccelerators();
+
+/** Receives what a {@link SocketTransport} produces; the server and client connection classes implement it. */
+export interface TransportSink {
+  /** A complete message; `data` is a view (not a copy) of what was received. */
+  onMessage(data: Buffer, isBinary: boolean): void;
+  onPing(payload: Buffer): void;
+  onPong(payload: Buffer): void;
+  /** `bufferedAmount` fell to the low water mark after `send()` had returned false. */
+  onDrain(): void;
+  /** A protocol violation (a close frame was sent) or a transport limit or timer ended the connection. */
+  onError(error: ProtocolError | TransportError): void;
+  /**
+   * The TCP connection is closed; called exactly once. `code` is the status code of the close frame
+   * received (1005 when it had none); without one, the code we failed the connection with after a
+   * protocol error (1002, 1007, 1009...), else 1006.
+   */
+  onClose(code: number, reason: string): void;
+}
+
+/** Reasons to stop reading from the socket, as bits. */
+const PAUSED_BACKPRESSURE = 1;
+/** @internal The application asked to stop reading (see {@link SocketTransport.pauseReading}). */
+export const PAUSED_APPLICATION = 2;
+
+const NO_OPTIONS: SendOptions = Object.freeze({});
+const TEXT: SendOptions = Object.freeze({ binary: false });
+const TEXT_UNCOMPRESSED: SendOptions = Object.freeze({ binary: false, compress: false });
+
+/** Options for a string sent without an explicit `binary`: it is text (RFC 6455 §5.6). */
+function textOptions(options: SendOptions): SendOptions {
+  if (options === NO_OPTIONS) return TEXT;
+  if (options.fragmentSize === undefined) return options.compress === false ? TEXT_UNCOMPRESSED : TEXT;
+  return { ...options, binary: false };
+}
+
+/** A Buffer over the same memory as `view`, without copying. */
+export function asBuffer(view: Uint8Array): Buffer {
+  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** One WebSocket connection over one socket, after the opening handshake. */
+export class SocketTransport extends ConnectionTimers implements ProtocolHandler, Corkable {
+  /** OPEN, CLOSING once a close frame was sent or received, CLOSED once the socket closed. */
+  readyState: ReadyState = ReadyState.OPEN;
+  readonly socket: Socket;
+  readonly protocol: WebSocketProtocol;
+  corked = false;
+
+  private readonly sink: TransportSink;
+  private needDrain = false;
+  private paused = 0;
+  private ending = false;
+  /** Bytes handed to the socket since the start; `bytesQueued - writableLength` have been flushed. */
+  private bytesQueued = 0;
+  /** Track write completion (a send callback is pending, or the high water mark was passed). */
+  private tracking = false;
+  private callbacks: SendCallbacks | null = null;
+  /** The close code we failed the connection with, when the protocol failed it. */
+  private failCode = 0;
+
+  constructor(socket: Socket, sink: TransportSink, config: TransportConfig, extensions: Extension[] = []) {
+    super(config, releasableExtensions(extensions));
+    this.socket = socket;
+    this.sink = sink;
+    this.protocol = new WebSocketProtocol(this, {
+      role: config.role,
+      extensions,
+      maxFrameSize: config.maxPayload,
+      maxMessageSize: config.maxPayload,
+      allocate: Buffer.allocUnsafe,
+    });
+  }
+
+  /**
+   * Takes over the socket: listens to it, starts the timers and parses `head` (bytes that arrived with
+   * the handshake). Call after the application could attach its listeners.
+   */
+  start(head?: Uint8Array): void {
+    const socket = this.socket;
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    listen(socket, this);
+    this.startTimers();
+    if (head !== undefined && head.length > 0) this.protocol.receive(head);
+    if (this.paused === 0 && this.readyState !== ReadyState.CLOSED) socket.resume();
+  }
+
+  /** Bytes written to the socket and not yet flushed to the kernel. */
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Sends a message (strings are text unless `options.binary`). Returns false when the message was not
+   * sent (the connection is closing, or the backpressure policy refused it; `callback` then gets the
+   * error) or when `bufferedAmount` reached the high water mark: wait for the sink's `onDrain`.
+   * `callback` runs once the message was handed to the kernel, or with an error.
+   */
+  send(data: string | Uint8Array, options: SendOptions = NO_OPTIONS, callback?: SendCallback): boolean {
+    if (!this.admit(callback)) return false;
+    let payload: Uint8Array;
+    if (typeof data === 'string') {
+      payload = Buffer.from(data, 'utf8');
+      if (options.binary === undefined) options = textOptions(options);
+    } else {
+      payload = data;
+    }
+    this.lastActivity = this.config.wheel.now;
+    if (callback === undefined) {
+      this.protocol.send(payload, options);
+    } else {
+      this.tracking = true;
+      this.protocol.send(payload, options);
+      this.addCallback(callback);
+    }
+    return !this.needDrain;
+  }
+
+  /** Sends a {@link PreparedMessage} (frame bytes shared with every other receiver). Same result as `send`. */
+  sendPrepared(message: PreparedMessage, callback?: SendCallback): boolean {
+    if (!this.admit(callback)) return false;
+    this.lastActivity = this.config.wheel.now;
+    if (callback !== undefined) this.tracking = true;
+    this.protocol.sendPrepared(message);
+    if (callback !== undefined) this.addCallback(callback);
+    return !this.needDrain;
+  }
+
+  /** Sends a ping (at most 125 bytes, else RangeError). Returns false when the connection is closing. */
+  ping(payload?: string | Uint8Array): boolean {
+    if (this.readyState !== ReadyState.OPEN) return false;
+    return this.protocol.ping(payload);
+  }
+
+  /** Sends a pong (at most 125 bytes, else RangeError). Returns false when the connection is closing. */
+  pong(payload?: string | Uint8Array): boolean {
+    if (this.readyState !== ReadyState.OPEN) return false;
+    return this.protocol.pong(payload);
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2) and arms the close timeout. Throws a RangeError for a
+   * code that must not be sent or a reason over 123 bytes. Returns false when already closing.
+   */
+  close(code?: number, reason?: string): boolean {
+    if (this.readyState !== ReadyState.OPEN) return false;
+    this.protocol.close(code, reason);
+    this.enterClosing();
+    return true;
+  }
+
+  /** Destroys the socket at once, without a closing handshake; the close code will be 1006. */
+  terminate(): void {
+    if (this.readyState === ReadyState.OPEN) this.readyState = ReadyState.CLOSING;
+    this.socket.destroy();
+  }
+
+  /** Stops reading from the socket (for the application's own flow control) until {@link resumeReading}. */
+  pauseReading(reason = PAUSED_APPLICATION): void {
+    if (this.paused === 0) this.socket.pause();
+    this.paused |= reason;
+  }
+
+  /** Undoes {@link pauseReading}. */
+  resumeReading(reason = PAUSED_APPLICATION): void {
+    if (this.paused === 0) return;
+    this.paused &= ~reason;
+    if (this.paused === 0 && this.readyState !== ReadyState.CLOSED) this.socket.resume();
+  }
+
+  // --- ProtocolHandler ---------------------------------------------------------------------------------
+
+  /** @internal Writes one buffer of frame bytes (batched with the rest of this tick's writes). */
+  write(data: Uint8Array): void {
+    if (this.ending || this.readyState === ReadyState.CLOSED) return;
+    const socket = this.socket;
+    corkForTick(this);
+    const length = data.byteLength;
+    this.bytesQueued += length;
+    // Track the write that passes the high water mark and every write after it, so that one of their
+    // completions sees the buffer fall to the low water mark.
+    if (this.tracking || this.needDrain || socket.writableLength + length >= this.config.highWaterMark) {
+      socket.write(data, this.writtenCallback());
+      if (!this.needDrain && socket.writableLength >= this.config.highWaterMark) this.startBackpressure();
+    } else {
+      socket.write(data);
+    }
+  }
+
+  /** @internal */
+  onMessage(data: Uint8Array, isBinary: boolean): void {
+    this.lastActivity = this.config.wheel.now;
+    this.sink.onMessage(asBuffer(data), isBinary);
+  }
+
+  /** @internal */
+  onPing(payload: Uint8Array): void {
+    this.sink.onPing(asBuffer(payload));
+  }
+
+  /** @internal */
+  onPong(payload: Uint8Array): void {
+    this.pongReceived();
+    this.sink.onPong(asBuffer(payload));
+  }
+
+  /** @internal The peer's close frame arrived (our reply, if due, is written). */
+  onClose(): void {
+    this.enterClosing();
+    // RFC 6455 §7.1.1: once both close frames are exchanged the server closes the TCP connection first;
+    // a client waits for the server to do it (the close timeout bounds the wait).
+    if (this.config.role === 'server') this.endSocket();
+  }
+
+  /** @internal The peer broke the protocol; the close frame is written (RFC 6455 §7.1.7). */
+  onError(error: ProtocolError): void {
+    this.failCode = error.closeCode;
+    this.enterClosing();
+    this.endSocket();
+    this.sink.onError(error);
+  }
+
+  // --- Timers (see ConnectionTimers) -------------------------------------------------------------------
+
+  protected isOpen(): boolean {
+    return this.readyState === ReadyState.OPEN;
+  }
+
+  protected isBackpressured(): boolean {
+    return (this.paused & PAUSED_BACKPRESSURE) !== 0;
+  }
+
+  protected sendPing(): void {
+    this.protocol.ping();
+  }
+
+  protected heartbeatMissed(code: TransportErrorCode): void {
+    this.sink.onError(new TransportError(code, 'The peer did not answer a ping in time'));
+    this.terminate();
+  }
+
+  protected idleTimedOut(code: TransportErrorCode, closeCode: number, reason: string): void {
+    this.closeFor(code, closeCode, reason);
+  }
+
+  protected closeTimedOut(): void {
+    this.socket.destroy();
+  }
+
+  // --- Flow control and closing -------------------------------------------------------------------------
+
+  /** Checks that a send may go ahead; applies the backpressure policy. */
+  private admit(callback: SendCallback | undefined): boolean {
+    if (this.readyState !== ReadyState.OPEN) {
+      return this.refuse(callback, 'ERR_NOT_OPEN', 'The connection is closing or closed');
+    }
+    if (this.socket.writableLength <= this.config.maxBackpressure) return true;
+    if (this.config.dropOnBackpressure) {
+      return this.refuse(callback, 'ERR_BACKPRESSURE_DROPPED', 'Message dropped: maxBackpressure exceeded');
+    }
+    this.closeFor('ERR_BACKPRESSURE_LIMIT', CloseCode.POLICY_VIOLATION, 'backpressure limit exceeded');
+    return this.refuse(callback, 'ERR_BACKPRESSURE_LIMIT', 'Connection closed: maxBackpressure exceeded');
+  }
+
+  private refuse(callback: SendCallback | undefined, code: TransportErrorCode, message: string): false {
+    if (callback !== undefined) process.nextTick(callback, new TransportError(code, message));
+    return false;
+  }
+
+  /** Closes the connection because of a transport limit or timer and reports why. */
+  private closeFor(code: TransportErrorCode, closeCode: number, reason: string): void {
+    const error = new TransportError(code, `Connection closed with ${closeCode}: ${reason}`);
+    this.close(closeCode, reason);
+    this.sink.onError(error);
+  }
+
+  private addCallback(callback: SendCallback): void {
+    this.callbacks ??= new SendCallbacks();
+    this.callbacks.push(this.bytesQueued, callback);
+  }
+
+  private startBackpressure(): void {
+    this.needDrain = true;
+    this.pauseReading(PAUSED_BACKPRESSURE);
+  }
+
+  private enterClosing(): void {
+    if (this.readyState !== ReadyState.OPEN) return;
+    this.readyState = ReadyState.CLOSING;
+    this.armCloseTimeout();
+  }
+
+  /** Flushes what is queued, then half-closes (FIN); the socket closes when the peer ends too. */
+  private endSocket(): void {
+    if (this.ending) return;
+    this.ending = true;
+    flushNow(this);
+    this.socket.end();
+  }
+
+  // --- Socket events -------------------------------------------------------------------------------------
+
+  /** Bound on first use: most connections never need write completions. */
+  private onWritten: ((error?: Error | null) => void) | null = null;
+
+  private writtenCallback(): (error?: Error | null) => void {
+    this.onWritten ??= (error) => this.written(error);
+    return this.onWritten;
+  }
+
+  private written(error: Error | null | undefined): void {
+    if (error) return; // the 'close' handler fails what is pending
+    const flushed = this.bytesQueued - this.socket.writableLength;
+    const callbacks = this.callbacks;
+    if (callbacks !== null && callbacks.length > 0) {
+      callbacks.runUpTo(flushed);
+      this.tracking = callbacks.length > 0;
+    } else {
+      this.tracking = false;
+    }
+    if (this.needDrain && this.socket.writableLength <= this.config.lowWaterMark) {
+      this.needDrain = false;
+      this.resumeReading(PAUSED_BACKPRESSURE);
+      this.sink.onDrain();
+    }
+  }
+
+  /** @internal The peer half-closed: with or without a closing handshake, we are done (RFC 6455 §7.1.1). */
+  socketEnded(): void {
+    this.endSocket();
+  }
+
+  /** @internal The socket is closed (cleanly, reset, or destroyed by us). */
+  socketClosed(): void {
+    this.readyState = ReadyState.CLOSED;
+    this.cancelTimers();
+    const protocol = this.protocol;
+    protocol.connectionLost();
+    this.callbacks?.failAll(
+      new TransportError('ERR_CONNECTION_CLOSED', 'The connection closed before the write'),
+    );
+    if (protocol.closeReceived) this.sink.onClose(protocol.closeCode!, protocol.closeReason);
+    else this.sink.onClose(this.failCode || CloseCode.ABNORMAL, '');
+  }
+}
+
+// Socket listeners shared by every connection (EventEmitter calls them with `this` = the socket), so
+// that a connection costs no closures; the socket points back to its transport.
+const kTransport = Symbol('conduit.transport');
+
+type TransportSocket = Socket & { [kTransport]: SocketTransport };
+
+function onSocketData(this: TransportSocket, chunk: Buffer): void {
+  this[kTransport].protocol.receive(chunk);
+}
+
+function onSocketEnd(this: TransportSocket): void {
+  this[kTransport].socketEnded();
+}
+
+function onSocketClose(this: TransportSocket): void {
+  this[kTransport].socketClosed();
+}
+
+/** ECONNRESET, EPIPE, TLS errors: 'close' follows and reports 1006; nothing else to do. */
+function onSocketError(): void {}
+
+function listen(socket: Socket, transport: SocketTransport): void {
+  (socket as TransportSocket)[kTransport] = transport;
+  socket.on('data', onSocketData);
+  socket.on('end', onSocketEnd);
+  socket.on('close', onSocketClose);
+  // The handshake layer may have installed an error listener already; one is enough.
+  if (socket.listenerCount('error') === 0) socket.on('error', onSocketError);
+}
