@@ -4,7 +4,7 @@
  * Client and server differ only in masking (RFC 6455 §5.1).
  * @module
  */
-import { buildClosePayload, parseClosePayload, truncateReason } from './close.js';
+import { buildClosePayload, isValidWireCloseCode, parseClosePayload, truncateReason } from './close.js';
 import { MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from './constants.js';
 import { ProtocolError } from './errors.js';
 import type { Extension } from './extension.js';
@@ -13,6 +13,7 @@ import type { PreparedMessage } from './prepared-message.js';
 import { defaultMaskKeySource, MaskKeySource } from './random.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
 import type { ProtocolHandler, ProtocolOptions } from './types.js';
+import { isValidUtf8 } from './utf8.js';
 
 /** Default of `maxFrameSize` and `maxMessageSize`: 16 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
@@ -102,10 +103,17 @@ export class WebSocketProtocol implements ReceiverSink {
     }
   }
 
-  /** Sends a text (string) or binary (bytes) message. Returns false once a close frame was sent. */
+  /**
+   * Sends a text (string) or binary (bytes) message. Returns false once a close frame was sent. Bytes sent
+   * as text must be valid UTF-8 (TypeError otherwise).
+   */
   send(data: string | Uint8Array, options: SendOptions = {}): boolean {
     if (this.closeSent) return false;
     const isText = options.binary === undefined ? typeof data === 'string' : !options.binary;
+    // RFC 6455 §5.6: a text message is UTF-8; refuse to put anything else on the wire as text.
+    if (isText && typeof data !== 'string' && !isValidUtf8(data)) {
+      throw new TypeError('text message bytes are not valid UTF-8');
+    }
     let payload = toBytes(data);
     let rsv = 0;
     const info = { isText, compress: options.compress ?? true };
@@ -222,8 +230,9 @@ export class WebSocketProtocol implements ReceiverSink {
   /** @internal Receiver callback: a complete control frame. */
   control(opcode: number, payload: Uint8Array): void {
     if (opcode === Opcode.PING) {
-      // RFC 6455 §5.5.2: answer with the same payload, unless we already closed.
-      if (this.autoPong && !this.closeSent) this.writeFrame(Opcode.PONG, payload, true, 0);
+      // RFC 6455 §5.5.2: answer with the same payload unless the peer's close already arrived. Having sent
+      // our own close does not excuse us: §5.5.1 forbids only data frames after it.
+      if (this.autoPong && !this.closeReceived) this.writeFrame(Opcode.PONG, payload, true, 0);
       this.handler.onPing?.(payload);
     } else if (opcode === Opcode.PONG) {
       this.handler.onPong?.(payload);

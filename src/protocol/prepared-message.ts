@@ -4,6 +4,8 @@
  * @module
  */
 
+import { isValidUtf8 } from './utf8.js';
+
 const encoder = new TextEncoder();
 
 /** Options of a {@link PreparedMessage}. */
@@ -31,6 +33,10 @@ export class PreparedMessage {
   constructor(data: string | Uint8Array, options: PreparedMessageOptions = {}) {
     this.payload = typeof data === 'string' ? encoder.encode(data) : data;
     this.isBinary = options.binary ?? typeof data !== 'string';
+    // RFC 6455 §5.6: text is UTF-8; checked once here rather than on every send.
+    if (!this.isBinary && typeof data !== 'string' && !isValidUtf8(data)) {
+      throw new TypeError('text message bytes are not valid UTF-8');
+    }
     this.compress = options.compress ?? true;
   }
 }

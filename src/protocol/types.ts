@@ -39,7 +39,10 @@ export interface ProtocolOptions extends ProtocolLimits {
  * event object per frame.
  */
 export interface ProtocolHandler {
-  /** Bytes to write to the transport, in order. The protocol never writes after a close frame. */
+  /**
+   * Bytes to write to the transport, in order. After a close frame the protocol writes nothing but pongs
+   * owed to pings that arrive before the peer's close (RFC 6455 §5.5.2).
+   */
   write(data: Uint8Array): void;
   /**
    * A complete message. Text messages are already validated as UTF-8. `data` may be a view into a
