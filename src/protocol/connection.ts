@@ -200,12 +200,11 @@ export class WebSocketProtocol implements ReceiverSink {
     this.receiver.stopped = true;
     if (!this.closeSent) {
       this.closeSent = true;
-      this.writeFrame(
-        Opcode.CLOSE,
-        buildClosePayload(error.closeCode, truncateReason(error.message)),
-        true,
-        0,
-      );
+      // A code that may not go on the wire (1006 for a dropped connection) fails without a close frame.
+      if (isValidWireCloseCode(error.closeCode)) {
+        const payload = buildClosePayload(error.closeCode, truncateReason(error.message));
+        this.writeFrame(Opcode.CLOSE, payload, true, 0);
+      }
     }
     this.readyState = ReadyState.CLOSED;
     this.release();
