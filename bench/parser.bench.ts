@@ -6,6 +6,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { WebSocketProtocol } from '../src/protocol/connection.js';
 import { setUtf8Accelerator } from '../src/protocol/utf8.js';
 
@@ -105,7 +106,8 @@ function timeConduit(c: Case, input: Buffer): number {
 }
 
 function timeWs(c: Case, input: Buffer): number {
-  const Receiver = require('ws/lib/receiver.js');
+  // ws does not export its Receiver; load the file next to its entry point.
+  const Receiver = require(join(dirname(require.resolve('ws')), 'lib', 'receiver.js'));
   let seen = 0;
   const receiver = new Receiver({ isServer: c.server, maxPayload: 0 });
   receiver.on('message', () => seen++);
