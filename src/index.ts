@@ -4,6 +4,7 @@
  * @module
  */
 
+export * from './client/index.js';
 export type {
   Extension,
   ExtensionFactory,

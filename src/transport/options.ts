@@ -49,6 +49,8 @@ export interface TransportOptions {
    * (close 1006). The round-trip time of the last ping is kept. 0 disables it. Default 30000.
    */
   heartbeatInterval?: number;
+  /** Answer every ping with a pong carrying the same payload (RFC 6455 §5.5.2). Default true. */
+  autoPong?: boolean;
 }
 
 /** Resolved transport settings, shared by every connection of one server or client. */
@@ -62,6 +64,8 @@ export interface TransportConfig {
   readonly closeTimeout: number;
   readonly idleTimeout: number;
   readonly heartbeatInterval: number;
+  /** Answer pings automatically; undefined means true. */
+  readonly autoPong?: boolean;
   readonly wheel: TimerWheel;
 }
 
@@ -99,6 +103,7 @@ export function resolveTransportOptions(
     closeTimeout: nonNegative('closeTimeout', options.closeTimeout, 5000),
     idleTimeout: nonNegative('idleTimeout', options.idleTimeout, 0),
     heartbeatInterval: nonNegative('heartbeatInterval', options.heartbeatInterval, 30_000),
+    autoPong: options.autoPong ?? true,
     wheel: wheel ?? sharedTimerWheel(),
   };
 }

@@ -47,14 +47,8 @@ const PAUSED_BACKPRESSURE = 1;
 export const PAUSED_APPLICATION = 2;
 
 const NO_OPTIONS: SendOptions = Object.freeze({});
-const TEXT: SendOptions = Object.freeze({ binary: false });
-const TEXT_UNCOMPRESSED: SendOptions = Object.freeze({ binary: false, compress: false });
-
-/** Options for a string sent without an explicit `binary`: it is text (RFC 6455 §5.6). */
-function textOptions(options: SendOptions): SendOptions {
-  if (options === NO_OPTIONS) return TEXT;
-  if (options.fragmentSize === undefined) return options.compress === false ? TEXT_UNCOMPRESSED : TEXT;
-  return { ...options, binary: false };
+function encodeUtf8(text: string): Buffer {
+  return Buffer.from(text, 'utf8');
 }
 
 /** A Buffer over the same memory as `view`, without copying. */
@@ -91,7 +85,9 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
       extensions,
       maxFrameSize: config.maxPayload,
       maxMessageSize: config.maxPayload,
+      autoPong: config.autoPong,
       allocate: Buffer.allocUnsafe,
+      encodeText: encodeUtf8,
     });
   }
 
@@ -122,19 +118,13 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
    */
   send(data: string | Uint8Array, options: SendOptions = NO_OPTIONS, callback?: SendCallback): boolean {
     if (!this.admit(callback)) return false;
-    let payload: Uint8Array;
-    if (typeof data === 'string') {
-      payload = Buffer.from(data, 'utf8');
-      if (options.binary === undefined) options = textOptions(options);
-    } else {
-      payload = data;
-    }
     this.lastActivity = this.config.wheel.now;
+    // Strings go through as strings: the protocol encodes them (with `encodeText`) and knows they are UTF-8.
     if (callback === undefined) {
-      this.protocol.send(payload, options);
+      this.protocol.send(data, options);
     } else {
       this.tracking = true;
-      this.protocol.send(payload, options);
+      this.protocol.send(data, options);
       this.addCallback(callback);
     }
     return !this.needDrain;
