@@ -44,6 +44,18 @@ function frames(count: number, payload: number, opcode: number, masked: boolean)
 
 const CASES: Case[] = [
   {
+    name: 'empty pong frames (header parse only), client role',
+    frames: 200_000,
+    server: false,
+    build: () => frames(200_000, 0, 0xa, false),
+  },
+  {
+    name: 'empty pong frames (header + mask key parse only), server role',
+    frames: 200_000,
+    server: true,
+    build: () => frames(200_000, 0, 0xa, true),
+  },
+  {
     name: 'empty binary frames (header only), client role',
     frames: 200_000,
     server: false,
@@ -95,6 +107,9 @@ function timeConduit(c: Case, input: Buffer): number {
       onMessage() {
         seen++;
       },
+      onPong() {
+        seen++;
+      },
     },
     { role: c.server ? 'server' : 'client', allocate: (n) => Buffer.allocUnsafe(n) },
   );
@@ -111,6 +126,7 @@ function timeWs(c: Case, input: Buffer): number {
   let seen = 0;
   const receiver = new Receiver({ isServer: c.server, maxPayload: 0 });
   receiver.on('message', () => seen++);
+  receiver.on('pong', () => seen++);
   receiver.on('error', (e: Error) => {
     throw e;
   });
