@@ -100,9 +100,27 @@ export class WebSocketProtocol implements ReceiverSink {
    * instead of throwing; errors thrown by the handler propagate.
    */
   receive(chunk: Uint8Array): void {
-    if (this.receiver.stopped) return;
+    if (!this.receiver.stopped) this.parse(chunk);
+  }
+
+  /**
+   * Stops delivering events after the current one, holding back the rest of the received bytes (the
+   * caller should also stop reading from its socket). Used for backpressure.
+   */
+  pause(): void {
+    this.receiver.pause();
+  }
+
+  /** Delivers what {@link pause} held back, then continues as usual. */
+  resume(): void {
+    if (!this.receiver.stopped) this.parse(null);
+  }
+
+  /** Feeds the receiver (or resumes it, for `null`); a ProtocolError fails the connection. */
+  private parse(chunk: Uint8Array | null): void {
     try {
-      this.receiver.receive(chunk);
+      if (chunk === null) this.receiver.resume();
+      else this.receiver.receive(chunk);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.fail(error);

@@ -95,13 +95,14 @@ function parseElement(cursor: Cursor): ExtensionOffer {
   const name = cursor.token('an extension name');
   // A null prototype keeps names such as `__proto__` or `toString` ordinary keys.
   const params: ExtensionParams = Object.create(null);
+  let repeatedParam: string | undefined;
   cursor.skipOws();
   while (cursor.peek() === SEMICOLON) {
     cursor.pos++;
     cursor.skipOws();
-    const at = cursor.pos;
     const param = cursor.token('a parameter name');
-    if (param in params) throw invalid(cursor.text, at, `parameter "${param}" repeated in "${name}"`);
+    const repeated = param in params;
+    if (repeated) repeatedParam ??= param;
     cursor.skipOws();
     let value: string | true = true;
     if (cursor.peek() === EQUALS) {
@@ -110,16 +111,18 @@ function parseElement(cursor: Cursor): ExtensionOffer {
       value = parseValue(cursor);
       cursor.skipOws();
     }
-    params[param] = value;
+    if (!repeated) params[param] = value;
   }
-  return { name, params };
+  return repeatedParam === undefined ? { name, params } : { name, params, repeatedParam };
 }
 
 /**
  * Parses a `Sec-WebSocket-Extensions` value (several headers joined with `, ` are one value) into its
  * elements, in order; several elements may name the same extension. Throws a HandshakeError with code
- * `ERR_HANDSHAKE_EXTENSION` (400) on a syntax error, a quoted value that is not a token, or a parameter
- * name repeated within one element. Parameter objects have a null prototype.
+ * `ERR_HANDSHAKE_EXTENSION` (400) on a syntax error or a quoted value that is not a token. A parameter
+ * name repeated within one element is grammatical: the element keeps the first value and names the
+ * repeated parameter in `repeatedParam`, so that negotiation can decline it. Parameter objects have a
+ * null prototype.
  */
 export function parseExtensions(header: string): ExtensionOffer[] {
   const offers: ExtensionOffer[] = [];

@@ -11,6 +11,11 @@ export type ExtensionParams = Record<string, string | true>;
 export interface ExtensionOffer {
   readonly name: string;
   readonly params: ExtensionParams;
+  /**
+   * Set when a parameter name appeared more than once in this element (the grammar allows it; `params`
+   * keeps the first value). Such an offer is declined, as RFC 7692 §7.1 requires for permessage-deflate.
+   */
+  readonly repeatedParam?: string;
 }
 
 /** What a message being sent asks of the extensions. */

@@ -157,7 +157,10 @@ function confirmExtensions(value: string, factories: readonly ExtensionFactory[]
   const seen = new Set<string>();
   try {
     let usedRsv = 0;
-    for (const { name, params } of parseExtensions(value)) {
+    for (const { name, params, repeatedParam } of parseExtensions(value)) {
+      if (repeatedParam !== undefined) {
+        fail('ERR_HANDSHAKE_EXTENSION', `The server repeated parameter "${repeatedParam}" of "${name}"`);
+      }
       const factory = factories.find((candidate) => candidate.name === name);
       if (factory === undefined)
         fail('ERR_HANDSHAKE_EXTENSION', `The server accepted "${name}", never offered`);

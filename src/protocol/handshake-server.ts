@@ -124,10 +124,14 @@ export interface NegotiatedExtensions {
   header: string | undefined;
 }
 
-/** Groups offers by extension name, keeping the order of each name's first appearance and of its offers. */
+/**
+ * Groups offers by extension name, keeping the order of each name's first appearance and of its offers.
+ * Offers with a repeated parameter are declined here, before any factory sees them (RFC 7692 §7.1).
+ */
 function groupOffers(offers: readonly ExtensionOffer[]): Map<string, ExtensionParams[]> {
   const groups = new Map<string, ExtensionParams[]>();
-  for (const { name, params } of offers) {
+  for (const { name, params, repeatedParam } of offers) {
+    if (repeatedParam !== undefined) continue;
     const group = groups.get(name);
     if (group === undefined) groups.set(name, [params]);
     else group.push(params);

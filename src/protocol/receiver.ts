@@ -33,6 +33,13 @@ export interface ReceiverOptions {
   allocate: Allocate;
 }
 
+function concatBytes(a: Uint8Array, b: Uint8Array, allocate: Allocate): Uint8Array {
+  const out = allocate(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
 /** Size of a frame header from its second byte (RFC 6455 §5.2). */
 function headerLength(secondByte: number): number {
   const len7 = secondByte & 0x7f;
@@ -60,6 +67,10 @@ function readLength(buf: Uint8Array, p: number, len7: number): number {
 export class Receiver implements FrameContext {
   /** Set to stop parsing, even in the middle of a chunk (close received, connection failed). */
   stopped = false;
+  /** See {@link pause}. */
+  paused = false;
+  /** Bytes received while paused (bounded by what the transport read before it stopped reading). */
+  private held: Uint8Array | null = null;
   readonly server: boolean;
   readonly maxFrameSize: number;
   readonly allowedRsv: number;
@@ -107,11 +118,37 @@ export class Receiver implements FrameContext {
    * Throws a ProtocolError when the peer breaks the protocol or a limit.
    */
   receive(chunk: Uint8Array): void {
+    if (this.held !== null) {
+      // Still paused with bytes held back: keep the order by queueing behind them.
+      this.held = concatBytes(this.held, chunk, this.allocate);
+      return;
+    }
     const end = chunk.length;
     let pos = 0;
     while (pos < end && !this.stopped) {
+      if (this.paused) {
+        this.held = chunk.subarray(pos);
+        return;
+      }
       pos = this.inPayload ? this.readPayload(chunk, pos) : this.readHeader(chunk, pos);
     }
+  }
+
+  /**
+   * Stops parsing after the message, frame piece or control frame being delivered, even in the middle of
+   * a chunk; the rest is held until {@link resume}. The transport pauses when the application falls
+   * behind, so that one chunk full of messages cannot queue unbounded replies.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Parses what {@link pause} held back; events may be delivered before this returns. */
+  resume(): void {
+    this.paused = false;
+    const held = this.held;
+    this.held = null;
+    if (held !== null) this.receive(held);
   }
 
   private readHeader(chunk: Uint8Array, pos: number): number {

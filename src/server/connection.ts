@@ -6,9 +6,11 @@
 import type { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { formatConnectionId, nextConnectionSeq } from '../observability/ids.js';
+import { type Logger, type LogLevel, logsAt } from '../observability/logger.js';
 import type { SendOptions } from '../protocol/connection.js';
 import { ReadyState } from '../protocol/constants.js';
-import type { ProtocolError } from '../protocol/errors.js';
+import { ProtocolError } from '../protocol/errors.js';
 import type { Extension } from '../protocol/extension.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
 import type { TransportError } from '../transport/errors.js';
@@ -46,6 +48,8 @@ export interface ConnectionSetup {
   protocol: string;
   data: unknown;
   owner: ConnectionOwner | null;
+  /** The server's logger, or null for none. */
+  logger: Logger | null;
 }
 
 function toBytes(data: MessageData): string | Uint8Array {
@@ -53,6 +57,19 @@ function toBytes(data: MessageData): string | Uint8Array {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   throw new TypeError('send() takes a string, an ArrayBuffer or an ArrayBufferView');
+}
+
+function errorLevel(error: TransportError): LogLevel {
+  if (error.code === 'ERR_BACKPRESSURE_LIMIT') return 'warn';
+  return error.code === 'ERR_IDLE_TIMEOUT' ? 'debug' : 'info';
+}
+
+function logMessage(error: ProtocolError | TransportError): string {
+  if (error instanceof ProtocolError) return 'protocol error: connection failed';
+  if (error.code === 'ERR_BACKPRESSURE_LIMIT') return 'backpressure limit: connection closed';
+  return error.code === 'ERR_HEARTBEAT_TIMEOUT'
+    ? 'heartbeat missed: connection terminated'
+    : 'connection timed out';
 }
 
 /**
@@ -82,6 +99,11 @@ export class WebSocketConnection extends EventEmitter implements TransportSink {
   data: unknown;
   private readonly transport: SocketTransport;
   private readonly owner: ConnectionOwner | null;
+  /** Sequence number behind {@link connectionId} (the string is built only when read). */
+  private readonly seq = nextConnectionSeq();
+  private readonly rootLogger: Logger | null;
+  /** `rootLogger.child({ connId })`, created on the first line this connection emits. */
+  private childLogger: Logger | null = null;
 
   /** @internal Created by the server once the 101 response is written. */
   constructor(setup: ConnectionSetup) {
@@ -91,12 +113,33 @@ export class WebSocketConnection extends EventEmitter implements TransportSink {
     this.remoteAddress = setup.socket.remoteAddress ?? '';
     this.data = setup.data;
     this.owner = setup.owner;
+    this.rootLogger = setup.logger;
     this.transport = new SocketTransport(setup.socket, this, setup.config, setup.extensions);
   }
 
   /** @internal Starts reading; `head` holds bytes that arrived with the handshake. */
   start(head?: Uint8Array): void {
+    const log = this.log('debug');
+    if (log !== null) {
+      log.debug(
+        { remoteAddress: this.remoteAddress, protocol: this.protocol, extensions: this.extensions },
+        'connection open',
+      );
+    }
     this.transport.start(head);
+  }
+
+  /** A short id unique in this process and unlikely to repeat across processes (e.g. `k3f9-1z`). */
+  get connectionId(): string {
+    return formatConnectionId(this.seq);
+  }
+
+  /**
+   * When the last data message was sent or received (ms on the `performance.now` clock, at the timer
+   * wheel's resolution); the time the connection opened until then.
+   */
+  get lastActivity(): number {
+    return this.transport.lastActivity;
   }
 
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3), as in WHATWG WebSocket. */
@@ -199,12 +242,34 @@ export class WebSocketConnection extends EventEmitter implements TransportSink {
 
   /** @internal */
   onError(error: ProtocolError | TransportError): void {
+    if (this.rootLogger !== null) this.logError(error);
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
   /** @internal */
   onClose(code: number, reason: string): void {
+    const log = this.log('debug');
+    if (log !== null) {
+      const side = this.transport.closedLocally ? 'local' : 'remote';
+      log.debug({ code, reason, side }, 'connection closed');
+    }
     this.owner?.connectionClosed(this);
     this.emit('close', code, reason);
+  }
+
+  /** This connection's child logger when `level` is enabled, else null (then build no log line). */
+  private log(level: LogLevel): Logger | null {
+    if (!logsAt(this.rootLogger, level)) return null;
+    this.childLogger ??= this.rootLogger.child({ connId: this.connectionId });
+    return this.childLogger;
+  }
+
+  /** Protocol errors are the peer's doing (info); a backpressure close is ours to watch (warn). */
+  private logError(error: ProtocolError | TransportError): void {
+    const level: LogLevel = error instanceof ProtocolError ? 'info' : errorLevel(error);
+    const log = this.log(level);
+    if (log === null) return;
+    const closeCode = error instanceof ProtocolError ? error.closeCode : undefined;
+    log[level]({ code: error.code, closeCode, error: error.message }, logMessage(error));
   }
 }

@@ -3,6 +3,10 @@
  * @module
  */
 
+export type { Logger } from '../observability/logger.js';
+export type { HandshakeFailureReason } from '../observability/metric-types.js';
+export type { LoadSample } from '../observability/overload.js';
+export type { MetricsOptions } from '../observability/server-metrics.js';
 export type { ConnectionSendOptions, MessageData } from './connection.js';
 export { WebSocketConnection } from './connection.js';
 export type { Message } from './message-iterator.js';
@@ -15,6 +19,7 @@ export type {
   VerifyClientInfo,
   WebSocketServerOptions,
 } from './options.js';
+export type { OverloadOptions } from './overload-guard.js';
 export type { BroadcastOptions, UpgradeCallback } from './server.js';
 export { WebSocketServer } from './server.js';
 export type { UpgradeRequest } from './upgrade-request.js';

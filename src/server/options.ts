@@ -5,6 +5,9 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { TlsOptions } from 'node:tls';
+import { activeLogger, type Logger } from '../observability/logger.js';
+import type { ServerMetrics } from '../observability/metric-types.js';
+import { createServerMetrics, type MetricsOptions } from '../observability/server-metrics.js';
 import type { ExtensionFactory } from '../protocol/extension.js';
 import { HttpRequestParser } from '../protocol/http-head.js';
 import { type PerMessageDeflateOptions, perMessageDeflate } from '../protocol/permessage-deflate.js';
@@ -14,6 +17,7 @@ import {
   type TransportOptions,
 } from '../transport/options.js';
 import type { TimerWheel } from '../transport/timer-wheel.js';
+import { type OverloadConfig, type OverloadOptions, resolveOverloadOptions } from './overload-guard.js';
 import type { UpgradeRequest } from './upgrade-request.js';
 
 /** How the upgrade hook refuses a handshake: an HTTP status (400–599) with optional message and headers. */
@@ -95,6 +99,18 @@ export interface WebSocketServerOptions extends TransportOptions {
   handshakeTimeout?: number;
   /** Largest request head, in bytes (standalone listener); bigger ones get 431. Default 16 KiB. */
   maxHeaderSize?: number;
+  /**
+   * Register Prometheus metrics (connections, handshake failures, messages, bytes, control frames, close
+   * codes, heartbeat round trips, backpressure, load) on this prom-client registry. Default: none.
+   */
+  metrics?: MetricsOptions;
+  /**
+   * A pino-compatible logger. Connection lines go to `logger.child({ connId })`, created on a connection's
+   * first emitted line. Default: silent.
+   */
+  logger?: Logger;
+  /** Refuse upgrades (503) and optionally shed idle connections while the process is overloaded. Default: off. */
+  overload?: OverloadOptions;
   /** @internal A timer wheel of one's own (tests). Default: the process-wide wheel. */
   timerWheel?: TimerWheel;
 }
@@ -109,6 +125,11 @@ export interface ServerConfig {
   readonly handshakeTimeout: number;
   readonly maxHeaderSize: number;
   readonly path: string | undefined;
+  /** The no-op implementation when the `metrics` option is absent (`enabled` false). */
+  readonly metrics: ServerMetrics;
+  /** Null when no logger (or the silent one) was given. */
+  readonly logger: Logger | null;
+  readonly overload: OverloadConfig | null;
 }
 
 function positiveLimit(name: string, value: number | undefined): number {
@@ -139,8 +160,17 @@ export function resolveServerOptions(options: WebSocketServerOptions): ServerCon
   }
   // The parser validates the limit by its own rule: fail here rather than on the first connection.
   const { maxHeaderSize } = new HttpRequestParser({ maxHeaderSize: options.maxHeaderSize });
+  if (options.metrics !== undefined && typeof options.metrics.registry?.registerMetric !== 'function') {
+    throw new TypeError('metrics.registry must be a prom-client Registry');
+  }
+  const metrics = createServerMetrics(options.metrics?.registry, options.metrics?.prefix);
   return {
-    transport: resolveTransportOptions('server', options, options.timerWheel),
+    transport: resolveTransportOptions(
+      'server',
+      options,
+      options.timerWheel,
+      metrics.enabled ? metrics : null,
+    ),
     factories: extensionFactories(options),
     clientTracking: options.clientTracking ?? true,
     maxConnections: positiveLimit('maxConnections', options.maxConnections),
@@ -148,5 +178,8 @@ export function resolveServerOptions(options: WebSocketServerOptions): ServerCon
     handshakeTimeout,
     maxHeaderSize,
     path: options.path,
+    metrics,
+    logger: activeLogger(options.logger),
+    overload: resolveOverloadOptions(options.overload),
   };
 }

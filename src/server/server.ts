@@ -15,6 +15,9 @@ import {
 } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
+import { logsAt } from '../observability/logger.js';
+import type { HandshakeFailureReason } from '../observability/metric-types.js';
+import type { LoadSample } from '../observability/overload.js';
 import { CloseCode, ReadyState } from '../protocol/constants.js';
 import { HandshakeError } from '../protocol/errors.js';
 import type { HttpRequestHead } from '../protocol/http-head.js';
@@ -29,12 +32,14 @@ import {
   type UpgradeRejection,
   type WebSocketServerOptions,
 } from './options.js';
+import { type GuardHost, LoadGuard } from './overload-guard.js';
 import {
   acceptUpgrade,
   checkRequest,
   type HandshakeContext,
   rejectHandshake,
   rejectionOf,
+  statusOf,
 } from './upgrade.js';
 import {
   createUpgradeRequest,
@@ -54,18 +59,43 @@ export interface BroadcastOptions extends PreparedMessageOptions {
 
 type State = 'running' | 'closing' | 'closed';
 
+/** The answer when a hook threw (compared by identity to count it as `hook_error`). */
+const HOOK_FAILED: UpgradeRejection = Object.freeze({ status: 500, message: 'Internal Server Error' });
+/** The answer when the server started closing while the hooks ran. */
+const SHUTTING_DOWN: UpgradeRejection = Object.freeze({ status: 503, message: 'Server shutting down' });
+
+function verdictReason(verdict: UpgradeRejection): HandshakeFailureReason {
+  if (verdict === HOOK_FAILED) return 'hook_error';
+  return verdict === SHUTTING_DOWN ? 'shutting_down' : 'rejected_by_hook';
+}
+
+/** The WebSocketServers attached to each http(s) server, in attachment order. */
+const attached = new WeakMap<object, WebSocketServer[]>();
+
+function attachedServers(server: object): WebSocketServer[] {
+  let list = attached.get(server);
+  if (list === undefined) {
+    list = [];
+    attached.set(server, list);
+  }
+  return list;
+}
+
 /**
  * A WebSocket server. Events: `connection` (connection, request), `listening`, `error` (listener errors
  * such as EADDRINUSE), `handshakeError` (error, request) when a hook throws (emitted only with a
- * listener), `close` once `close()` finished.
+ * listener), `overload` (overloaded: boolean, sample: LoadSample) when the overload state changes,
+ * `close` once `close()` finished.
  */
-export class WebSocketServer extends EventEmitter implements HandshakeSink, ConnectionOwner {
+export class WebSocketServer extends EventEmitter implements HandshakeSink, ConnectionOwner, GuardHost {
   /** Open connections (empty when `clientTracking` is false). */
   readonly clients = new Set<WebSocketConnection>();
   readonly options: WebSocketServerOptions;
   private readonly config: ServerConfig;
   private readonly limits: ConnectionLimits;
   private readonly pending = new Set<PendingHandshake>();
+  /** Samples the load (for the lag gauge and the `overload` policy); null when neither is configured. */
+  private readonly guard: LoadGuard | null;
   private listener: NetServer | null = null;
   private state: State = 'running';
   private listenerClosed = true;
@@ -76,17 +106,29 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
     this.options = options;
     this.config = resolveServerOptions(options);
     this.limits = new ConnectionLimits(this.config.maxConnections, this.config.maxConnectionsPerIp);
+    const { metrics, overload, logger } = this.config;
+    this.guard =
+      metrics.enabled || overload !== null
+        ? new LoadGuard(this, overload, metrics, logger, this.config.transport.wheel)
+        : null;
+    this.guard?.start();
     if (callback) this.once('listening', callback);
     if (options.port !== undefined) this.listen(options);
     else if (options.server !== undefined) {
       options.server.on('upgrade', this.onHttpUpgrade);
       options.server.on('listening', this.onListening);
+      attachedServers(options.server).push(this);
     }
   }
 
   /** The listening address (standalone or attached server), or null. */
   address(): AddressInfo | string | null {
     return this.listener?.address() ?? this.options.server?.address() ?? null;
+  }
+
+  /** True while the `overload` policy refuses upgrades. */
+  get overloaded(): boolean {
+    return this.guard?.overloaded ?? false;
   }
 
   /** True when `req` targets this server's `path` (or there is none). */
@@ -134,10 +176,13 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
     if (callback) this.once('close', callback);
     if (this.state === 'closing') return;
     this.state = 'closing';
+    this.guard?.stop();
     if (this.listener !== null) this.listener.close(this.onListenerClose);
     if (this.options.server !== undefined) {
       this.options.server.off('upgrade', this.onHttpUpgrade);
       this.options.server.off('listening', this.onListening);
+      const peers = attachedServers(this.options.server);
+      peers.splice(peers.indexOf(this), 1);
     }
     for (const pending of this.pending) pending.socket.destroy();
     for (const client of this.clients) {
@@ -155,21 +200,34 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
 
   /** @internal */
   onRequestError(pending: PendingHandshake, error: HandshakeError): void {
-    this.pending.delete(pending);
-    rejectHandshake(pending, this.config, rejectionOf(error));
+    const refusal = rejectionOf(error);
+    this.refuse(pending, refusal, refusal.reason);
   }
 
   /** @internal */
   onHandshakeAbort(pending: PendingHandshake): void {
     this.pending.delete(pending);
+    const reason = pending.timedOut ? 'timeout' : 'aborted';
+    this.config.metrics.handshakeFailed(reason, 0);
+    const logger = this.config.logger;
+    const level = pending.timedOut ? 'warn' : 'debug';
+    if (logsAt(logger, level)) {
+      logger[level]({ reason, remoteAddress: pending.socket.remoteAddress }, 'handshake not completed');
+    }
     this.maybeClosed();
   }
 
   /** @internal */
   connectionClosed(connection: WebSocketConnection): void {
+    this.config.metrics.connectionsOpen.dec();
     this.clients.delete(connection);
     this.limits.release(connection.remoteAddress);
     this.maybeClosed();
+  }
+
+  /** @internal */
+  overloadChanged(overloaded: boolean, sample: LoadSample): void {
+    if (this.listenerCount('overload') > 0) this.emit('overload', overloaded, sample);
   }
 
   // --- The handshake ---------------------------------------------------------------------------------
@@ -194,19 +252,20 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
     callback: UpgradeCallback | undefined,
   ): void {
     if (pending.done) return;
+    if (this.state === 'running' && this.guard?.overloaded === true) {
+      this.refuseOverloaded(pending);
+      return;
+    }
     const request = createUpgradeRequest(head, pending.socket, incomingMessage);
     const checked = checkRequest(head, request, this.config, this.state !== 'running');
     if ('status' in checked) {
-      this.refuse(pending, checked);
+      this.refuse(pending, checked, checked.reason);
       return;
     }
     const refusal = this.limits.acquire(request.remoteAddress);
     if (refusal !== null) {
-      this.refuse(pending, {
-        status: refusal,
-        message: 'Too many connections',
-        headers: { 'Retry-After': '1' },
-      });
+      const rejection = { status: refusal, message: 'Too many connections', headers: { 'Retry-After': '1' } };
+      this.refuse(pending, rejection, refusal === 503 ? 'max_connections' : 'max_per_ip');
       return;
     }
     const context: HandshakeContext = { pending, request, info: checked, rest, callback };
@@ -231,7 +290,7 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
 
   private hookFailed(error: unknown, request: UpgradeRequest): UpgradeRejection {
     if (this.listenerCount('handshakeError') > 0) this.emit('handshakeError', error, request);
-    return { status: 500, message: 'Internal Server Error' };
+    return HOOK_FAILED;
   }
 
   private decide(context: HandshakeContext, verdict: Verdict): void {
@@ -242,11 +301,10 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
       this.maybeClosed();
       return;
     }
-    const final =
-      verdict ?? (this.state === 'running' ? null : { status: 503, message: 'Server shutting down' });
+    const final = verdict ?? (this.state === 'running' ? null : SHUTTING_DOWN);
     if (final !== null) {
       this.limits.release(request.remoteAddress);
-      this.refuse(pending, final);
+      this.refuse(pending, final, verdictReason(final));
       this.maybeClosed();
       return;
     }
@@ -255,23 +313,44 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
       connection = acceptUpgrade(context, this.config, this.options, this);
     } catch (error) {
       this.limits.release(request.remoteAddress);
-      this.refuse(
-        pending,
-        error instanceof HandshakeError ? rejectionOf(error) : this.hookFailed(error, request),
-      );
+      if (error instanceof HandshakeError) this.refuse(pending, rejectionOf(error), 'bad_request');
+      else this.refuse(pending, this.hookFailed(error, request), 'hook_error');
       this.maybeClosed();
       return;
     }
     this.pending.delete(pending);
+    this.config.metrics.connectionsTotal.inc();
+    this.config.metrics.connectionsOpen.inc();
     if (this.config.clientTracking) this.clients.add(connection);
     if (context.callback) context.callback(connection, request);
     else this.emit('connection', connection, request);
     connection.start(context.rest);
   }
 
-  private refuse(pending: PendingHandshake, rejection: NonNullable<Verdict>): void {
+  /** Answers with an error status; counts and logs the failure. */
+  private refuse(
+    pending: PendingHandshake,
+    rejection: UpgradeRejection,
+    reason: HandshakeFailureReason,
+  ): void {
     this.pending.delete(pending);
+    const status = statusOf(rejection);
+    this.config.metrics.handshakeFailed(reason, status);
+    const logger = this.config.logger;
+    if (logsAt(logger, 'warn')) {
+      const fields = { reason, status, remoteAddress: pending.socket.remoteAddress };
+      logger.warn(fields, 'handshake rejected');
+    }
     rejectHandshake(pending, this.config, rejection);
+  }
+
+  private refuseOverloaded(pending: PendingHandshake): void {
+    const rejection: UpgradeRejection = {
+      status: 503,
+      message: 'Server overloaded',
+      headers: { 'Retry-After': this.config.overload!.retryAfter },
+    };
+    this.refuse(pending, rejection, 'overload');
   }
 
   // --- Listener lifecycle ----------------------------------------------------------------------------
@@ -298,10 +377,23 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
   };
 
   private readonly onHttpUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    // Several servers may share one http.Server by path: leave foreign paths to the other listeners.
-    if (!this.shouldHandle(req) && (this.options.server?.listenerCount('upgrade') ?? 0) > 1) return;
+    if (!this.shouldHandle(req) && !this.answersUnclaimed(req)) return;
     this.handleUpgrade(req, socket, head, this.emitConnection);
   };
+
+  /**
+   * Several servers may share one http.Server by path. An upgrade that none of them claims still needs an
+   * answer (404), given exactly once, by the first of them — unless some other 'upgrade' listener, not a
+   * WebSocketServer, is there to take it.
+   */
+  private answersUnclaimed(req: IncomingMessage): boolean {
+    const server = this.options.server;
+    if (server === undefined) return true;
+    const peers = attachedServers(server);
+    if (peers.some((peer) => peer.shouldHandle(req))) return false;
+    if (server.listenerCount('upgrade') > peers.length) return false;
+    return peers[0] === this;
+  }
 
   private readonly emitConnection = (connection: WebSocketConnection, request: UpgradeRequest): void => {
     this.emit('connection', connection, request);

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Buffer } from 'node:buffer';
+import type { HandshakeFailureReason } from '../observability/metric-types.js';
 import { WEBSOCKET_VERSION } from '../protocol/constants.js';
 import { HandshakeError } from '../protocol/errors.js';
 import type { Extension } from '../protocol/extension.js';
@@ -33,9 +34,25 @@ export interface HandshakeContext {
   callback: ((connection: WebSocketConnection, request: UpgradeRequest) => void) | undefined;
 }
 
+/** A rejection decided by the server itself, with the reason counted in metrics and logs. */
+export interface Refusal extends UpgradeRejection {
+  reason: HandshakeFailureReason;
+}
+
+/** Why a HandshakeError refuses a request, as a metrics label. */
+export function reasonOf(error: HandshakeError): HandshakeFailureReason {
+  if (error.code === 'ERR_HANDSHAKE_VERSION') return 'version';
+  return error.code === 'ERR_HANDSHAKE_HEADER_TOO_LARGE' ? 'header_too_large' : 'bad_request';
+}
+
 /** The rejection that describes a HandshakeError. */
-export function rejectionOf(error: HandshakeError): UpgradeRejection {
-  return { status: error.status, message: error.message, headers: { ...error.headers } };
+export function rejectionOf(error: HandshakeError): Refusal {
+  return {
+    status: error.status,
+    message: error.message,
+    headers: { ...error.headers },
+    reason: reasonOf(error),
+  };
 }
 
 /**
@@ -48,15 +65,16 @@ export function checkRequest(
   request: UpgradeRequest,
   config: ServerConfig,
   closing: boolean,
-): ClientRequestInfo | UpgradeRejection {
-  if (closing) return { status: 503, message: 'Server shutting down' };
+): ClientRequestInfo | Refusal {
+  if (closing) return { status: 503, message: 'Server shutting down', reason: 'shutting_down' };
   if (config.path !== undefined && request.pathname !== config.path)
-    return { status: 404, message: 'Not Found' };
+    return { status: 404, message: 'Not Found', reason: 'not_found' };
   if (!hasToken(head.headers.get('upgrade'), 'websocket')) {
     return {
       status: 426,
       message: 'This endpoint speaks WebSocket only',
       headers: { Upgrade: 'websocket', 'Sec-WebSocket-Version': WEBSOCKET_VERSION },
+      reason: 'not_websocket',
     };
   }
   try {
@@ -67,6 +85,12 @@ export function checkRequest(
   }
 }
 
+/** The status a rejection is answered with: its own when it is an error status (400–599), else 500. */
+export function statusOf(rejection: UpgradeRejection): number {
+  const status = rejection.status;
+  return Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
+}
+
 /** Answers with an error response and closes the socket; ends the pending handshake. */
 export function rejectHandshake(
   pending: PendingHandshake,
@@ -74,8 +98,7 @@ export function rejectHandshake(
   rejection: UpgradeRejection,
 ): void {
   pending.finish();
-  const valid = Number.isInteger(rejection.status) && rejection.status >= 400 && rejection.status <= 599;
-  const response = buildRejection(valid ? rejection.status : 500, rejection.message ?? '', rejection.headers);
+  const response = buildRejection(statusOf(rejection), rejection.message ?? '', rejection.headers);
   rejectSocket(pending.socket, response, config.transport.wheel);
 }
 
@@ -123,5 +146,6 @@ export function acceptUpgrade(
     protocol: protocol ?? '',
     data: request.data,
     owner,
+    logger: config.logger,
   });
 }

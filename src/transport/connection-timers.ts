@@ -22,8 +22,11 @@ export abstract class ConnectionTimers implements WheelEntry {
   wheelRounds = 0;
 
   protected readonly config: TransportConfig;
-  /** Wheel time of the last data message sent or received. */
-  protected lastActivity = 0;
+  /**
+   * Wheel time (ms, `performance.now` clock, coarse) of the last data message sent or received. Read it,
+   * never write it, from outside the transport (e.g. to find the idlest connections).
+   */
+  lastActivity = 0;
   private readonly releasable: ReleasableExtension[] | null;
   private awaitingPong = false;
   private pingSentAt = 0;
@@ -67,11 +70,12 @@ export abstract class ConnectionTimers implements WheelEntry {
     this.config.wheel.cancel(this);
   }
 
-  /** Records a pong: it answers the outstanding heartbeat, if any. */
-  protected pongReceived(): void {
-    if (!this.awaitingPong) return;
+  /** Records a pong: it answers the outstanding heartbeat, if any. True when it did (`rtt` is new). */
+  protected pongReceived(): boolean {
+    if (!this.awaitingPong) return false;
     this.awaitingPong = false;
     this.rtt = performance.now() - this.pingSentAt;
+    return true;
   }
 
   /** @internal Timer wheel callback. */

@@ -3,6 +3,7 @@
  * (or client) into a shared {@link TransportConfig} so that connections hold a single reference to them.
  * @module
  */
+import type { TransportMetrics } from '../observability/metric-types.js';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/connection.js';
 import type { Role } from '../protocol/types.js';
 import { sharedTimerWheel, type TimerWheel } from './timer-wheel.js';
@@ -67,6 +68,8 @@ export interface TransportConfig {
   /** Answer pings automatically; undefined means true. */
   readonly autoPong?: boolean;
   readonly wheel: TimerWheel;
+  /** Where connections count bytes, messages and control frames; null counts nothing. */
+  readonly metrics: TransportMetrics | null;
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
@@ -77,11 +80,15 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
   return value;
 }
 
-/** Validates `options` and fills in the defaults. Throws a RangeError for an invalid limit. */
+/**
+ * Validates `options` and fills in the defaults. Throws a RangeError for an invalid limit. `metrics`, when
+ * given, is shared by every connection using the result.
+ */
 export function resolveTransportOptions(
   role: Role,
   options: TransportOptions,
   wheel?: TimerWheel,
+  metrics: TransportMetrics | null = null,
 ): TransportConfig {
   const highWaterMark = nonNegative('highWaterMark', options.highWaterMark, 64 * 1024);
   const lowWaterMark = nonNegative('lowWaterMark', options.lowWaterMark, Math.min(16 * 1024, highWaterMark));
@@ -105,5 +112,6 @@ export function resolveTransportOptions(
     heartbeatInterval: nonNegative('heartbeatInterval', options.heartbeatInterval, 30_000),
     autoPong: options.autoPong ?? true,
     wheel: wheel ?? sharedTimerWheel(),
+    metrics,
   };
 }

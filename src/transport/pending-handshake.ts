@@ -29,6 +29,8 @@ export class PendingHandshake implements WheelEntry {
   readonly socket: Socket;
   /** True once {@link finish} was called or the handshake was aborted. */
   done = false;
+  /** True when the handshake timeout cut the socket (rather than the client closing it). */
+  timedOut = false;
   wheelNext: WheelEntry | null = null;
   wheelPrev: WheelEntry | null = null;
   wheelSlot = UNSCHEDULED;
@@ -70,6 +72,7 @@ export class PendingHandshake implements WheelEntry {
 
   /** @internal The handshake timeout: cut the connection (slowloris). */
   onTimeout(): void {
+    this.timedOut = true;
     this.socket.destroy();
   }
 

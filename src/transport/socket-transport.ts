@@ -7,6 +7,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
+import type { TransportMetrics } from '../observability/metric-types.js';
 import { type SendOptions, WebSocketProtocol } from '../protocol/connection.js';
 import { CloseCode, ReadyState } from '../protocol/constants.js';
 import type { ProtocolError } from '../protocol/errors.js';
@@ -56,13 +57,22 @@ export function asBuffer(view: Uint8Array): Buffer {
   return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/** Counts one message sent. */
+function countSent(metrics: TransportMetrics, isBinary: boolean): void {
+  (isBinary ? metrics.binaryMessagesSent : metrics.textMessagesSent).inc();
+}
+
 /** One WebSocket connection over one socket, after the opening handshake. */
 export class SocketTransport extends ConnectionTimers implements ProtocolHandler, Corkable {
   /** OPEN, CLOSING once a close frame was sent or received, CLOSED once the socket closed. */
   readyState: ReadyState = ReadyState.OPEN;
   readonly socket: Socket;
   readonly protocol: WebSocketProtocol;
+  /** Counters of the server (or client) this connection belongs to; null when metrics are off. */
+  readonly metrics: TransportMetrics | null;
   corked = false;
+  /** True when this end started the closing (close(), a protocol failure, a limit, terminate()). */
+  closedLocally = false;
 
   private readonly sink: TransportSink;
   private needDrain = false;
@@ -80,6 +90,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
     super(config, releasableExtensions(extensions));
     this.socket = socket;
     this.sink = sink;
+    this.metrics = config.metrics;
     this.protocol = new WebSocketProtocol(this, {
       role: config.role,
       extensions,
@@ -101,7 +112,10 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
     socket.setTimeout(0);
     listen(socket, this);
     this.startTimers();
-    if (head !== undefined && head.length > 0) this.protocol.receive(head);
+    if (head !== undefined && head.length > 0) {
+      this.metrics?.bytesReceived.inc(head.length);
+      this.protocol.receive(head);
+    }
     if (this.paused === 0 && this.readyState !== ReadyState.CLOSED) socket.resume();
   }
 
@@ -127,6 +141,9 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
       this.protocol.send(data, options);
       this.addCallback(callback);
     }
+    if (this.metrics !== null) {
+      countSent(this.metrics, options.binary === undefined ? typeof data !== 'string' : options.binary);
+    }
     return !this.needDrain;
   }
 
@@ -137,19 +154,22 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
     if (callback !== undefined) this.tracking = true;
     this.protocol.sendPrepared(message);
     if (callback !== undefined) this.addCallback(callback);
+    if (this.metrics !== null) countSent(this.metrics, message.isBinary);
     return !this.needDrain;
   }
 
   /** Sends a ping (at most 125 bytes, else RangeError). Returns false when the connection is closing. */
   ping(payload?: string | Uint8Array): boolean {
-    if (this.readyState !== ReadyState.OPEN) return false;
-    return this.protocol.ping(payload);
+    if (this.readyState !== ReadyState.OPEN || !this.protocol.ping(payload)) return false;
+    this.metrics?.pingsSent.inc();
+    return true;
   }
 
   /** Sends a pong (at most 125 bytes, else RangeError). Returns false when the connection is closing. */
   pong(payload?: string | Uint8Array): boolean {
-    if (this.readyState !== ReadyState.OPEN) return false;
-    return this.protocol.pong(payload);
+    if (this.readyState !== ReadyState.OPEN || !this.protocol.pong(payload)) return false;
+    this.metrics?.pongsSent.inc();
+    return true;
   }
 
   /**
@@ -159,19 +179,27 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
   close(code?: number, reason?: string): boolean {
     if (this.readyState !== ReadyState.OPEN) return false;
     this.protocol.close(code, reason);
+    this.closedLocally = true;
     this.enterClosing();
     return true;
   }
 
   /** Destroys the socket at once, without a closing handshake; the close code will be 1006. */
   terminate(): void {
-    if (this.readyState === ReadyState.OPEN) this.readyState = ReadyState.CLOSING;
+    if (this.readyState === ReadyState.OPEN) {
+      this.readyState = ReadyState.CLOSING;
+      this.closedLocally = true;
+    }
     this.socket.destroy();
   }
 
   /** Stops reading from the socket (for the application's own flow control) until {@link resumeReading}. */
   pauseReading(reason = PAUSED_APPLICATION): void {
-    if (this.paused === 0) this.socket.pause();
+    if (this.paused === 0) {
+      this.socket.pause();
+      // Also stop inside the chunk being parsed: it may hold many more messages.
+      this.protocol.pause();
+    }
     this.paused |= reason;
   }
 
@@ -179,7 +207,12 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
   resumeReading(reason = PAUSED_APPLICATION): void {
     if (this.paused === 0) return;
     this.paused &= ~reason;
-    if (this.paused === 0 && this.readyState !== ReadyState.CLOSED) this.socket.resume();
+    if (this.paused !== 0 || this.readyState === ReadyState.CLOSED) return;
+    // Messages held back are delivered first; the application may pause again while handling them.
+    this.protocol.resume();
+    // Handling those messages may have closed the connection (TypeScript cannot see that).
+    const state = this.readyState as ReadyState;
+    if (this.paused === 0 && state !== ReadyState.CLOSED) this.socket.resume();
   }
 
   // --- ProtocolHandler ---------------------------------------------------------------------------------
@@ -191,6 +224,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
     corkForTick(this);
     const length = data.byteLength;
     this.bytesQueued += length;
+    this.metrics?.bytesSent.inc(length);
     // Track the write that passes the high water mark and every write after it, so that one of their
     // completions sees the buffer fall to the low water mark.
     if (this.tracking || this.needDrain || socket.writableLength + length >= this.config.highWaterMark) {
@@ -204,17 +238,30 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
   /** @internal */
   onMessage(data: Uint8Array, isBinary: boolean): void {
     this.lastActivity = this.config.wheel.now;
+    const metrics = this.metrics;
+    if (metrics !== null) (isBinary ? metrics.binaryMessagesReceived : metrics.textMessagesReceived).inc();
     this.sink.onMessage(asBuffer(data), isBinary);
   }
 
   /** @internal */
   onPing(payload: Uint8Array): void {
+    const metrics = this.metrics;
+    if (metrics !== null) {
+      metrics.pingsReceived.inc();
+      // The protocol answers it itself, unless the peer's close came first (RFC 6455 §5.5.2).
+      if (this.config.autoPong !== false && !this.protocol.closeReceived) metrics.pongsSent.inc();
+    }
     this.sink.onPing(asBuffer(payload));
   }
 
   /** @internal */
   onPong(payload: Uint8Array): void {
-    this.pongReceived();
+    const answered = this.pongReceived();
+    const metrics = this.metrics;
+    if (metrics !== null) {
+      metrics.pongsReceived.inc();
+      if (answered) metrics.heartbeatRtt.observe(this.rtt / 1000);
+    }
     this.sink.onPong(asBuffer(payload));
   }
 
@@ -229,6 +276,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
   /** @internal The peer broke the protocol; the close frame is written (RFC 6455 §7.1.7). */
   onError(error: ProtocolError): void {
     this.failCode = error.closeCode;
+    if (this.readyState === ReadyState.OPEN) this.closedLocally = true;
     this.enterClosing();
     this.endSocket();
     this.sink.onError(error);
@@ -246,6 +294,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
 
   protected sendPing(): void {
     this.protocol.ping();
+    this.metrics?.pingsSent.inc();
   }
 
   protected heartbeatMissed(code: TransportErrorCode): void {
@@ -270,6 +319,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
     }
     if (this.socket.writableLength <= this.config.maxBackpressure) return true;
     if (this.config.dropOnBackpressure) {
+      this.metrics?.messagesDropped.inc();
       return this.refuse(callback, 'ERR_BACKPRESSURE_DROPPED', 'Message dropped: maxBackpressure exceeded');
     }
     this.closeFor('ERR_BACKPRESSURE_LIMIT', CloseCode.POLICY_VIOLATION, 'backpressure limit exceeded');
@@ -295,6 +345,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
 
   private startBackpressure(): void {
     this.needDrain = true;
+    this.metrics?.backpressureEvents.inc();
     this.pauseReading(PAUSED_BACKPRESSURE);
   }
 
@@ -353,8 +404,9 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
     this.callbacks?.failAll(
       new TransportError('ERR_CONNECTION_CLOSED', 'The connection closed before the write'),
     );
-    if (protocol.closeReceived) this.sink.onClose(protocol.closeCode!, protocol.closeReason);
-    else this.sink.onClose(this.failCode || CloseCode.ABNORMAL, '');
+    const code = protocol.closeReceived ? protocol.closeCode! : this.failCode || CloseCode.ABNORMAL;
+    this.metrics?.closed(code, this.closedLocally ? 'local' : 'remote');
+    this.sink.onClose(code, protocol.closeReceived ? protocol.closeReason : '');
   }
 }
 
@@ -365,7 +417,9 @@ const kTransport = Symbol('conduit.transport');
 type TransportSocket = Socket & { [kTransport]: SocketTransport };
 
 function onSocketData(this: TransportSocket, chunk: Buffer): void {
-  this[kTransport].protocol.receive(chunk);
+  const transport = this[kTransport];
+  transport.metrics?.bytesReceived.inc(chunk.length);
+  transport.protocol.receive(chunk);
 }
 
 function onSocketEnd(this: TransportSocket): void {

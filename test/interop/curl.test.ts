@@ -200,9 +200,7 @@ describe('the opening handshake as curl sees it', { skip }, () => {
       assert.equal(plain.body.toString(), 'plain http');
     });
 
-    it('refuses an upgrade to a path that none of its servers accepts (documented: 404)', {
-      todo: 'with several servers on one http.Server, nobody answers: see the interop report',
-    }, async () => {
+    it('refuses an upgrade to a path that none of its servers accepts (documented: 404)', async () => {
       const response = await curl(`${httpPort}/elsewhere`, upgradeHeaders(), 2).catch((error) => error);
       assert.ok(!(response instanceof Error), String(response));
       assert.equal(response.status, 404);

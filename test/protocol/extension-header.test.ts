@@ -109,11 +109,20 @@ describe('parseExtensions', () => {
     ]);
   });
 
-  it('rejects a parameter repeated within one element, but not across elements', () => {
-    assertRejected('permessage-deflate; client_max_window_bits; client_max_window_bits=10');
-    assertRejected('a; b=1; b=2');
-    assertRejected('a; b; b');
-    assert.equal(parseExtensions('a; b=1, a; b=2').length, 2);
+  it('marks a parameter repeated within one element (keeping the first value), not across elements', () => {
+    const [deflate] = parseExtensions(
+      'permessage-deflate; client_max_window_bits; client_max_window_bits=10',
+    );
+    assert.equal(deflate?.repeatedParam, 'client_max_window_bits');
+    assert.equal(deflate?.params.client_max_window_bits, true);
+    const [a] = parseExtensions('a; b=1; c; b=2');
+    assert.equal(a?.repeatedParam, 'b');
+    assert.equal(a?.params.b, '1');
+    assert.equal(a?.params.c, true);
+    const across = parseExtensions('a; b=1, a; b=2');
+    assert.equal(across.length, 2);
+    assert.equal(across[0]?.repeatedParam, undefined);
+    assert.equal(across[1]?.repeatedParam, undefined);
   });
 
   for (const header of [

@@ -478,6 +478,18 @@ describe('negotiateExtensions', () => {
     assert.equal(result.header, 'b, a');
   });
 
+  it('declines an offer with a repeated parameter and moves on to the next offer (RFC 7692 §7.1)', () => {
+    const a = new FakeFactory('a', { rsv: 0x40 });
+    const result = negotiateExtensions(offers('a; x; x, a; y=1'), [a]);
+    assert.deepEqual(
+      a.acceptCalls.map((call) => call.map((params) => ({ ...params }))),
+      [[{ y: '1' }]],
+    );
+    assert.equal(result.header, 'a; y=1');
+    const none = negotiateExtensions(offers('a; x=1; x=1'), [new FakeFactory('a')]);
+    assert.deepEqual(none, { extensions: [], header: undefined });
+  });
+
   it('ignores unknown extensions and declined offers; no header when nothing is accepted', () => {
     const declining = new FakeFactory('a', { accept: () => null });
     const result = negotiateExtensions(offers('a, unknown; p=1'), [declining]);
@@ -774,6 +786,16 @@ describe('validateServerResponse', () => {
     assert.equal(outcome.extensionsHeader, 'a; p=1');
     assert.deepEqual(outcome.extensions, factory.created);
     assert.deepEqual({ ...factory.created[0]?.params }, { p: '1' });
+  });
+
+  it('fails when the response repeats a parameter of an extension', () => {
+    const key = generateKey();
+    const text = buildServerResponse({ accept: computeAccept(key), extensionsHeader: 'a; p=1; p=1' });
+    const factory = new FakeFactory('a');
+    assert.throws(
+      () => validateServerResponse(parseResponseHead(latin1(text)), { key, extensionFactories: [factory] }),
+      (error: unknown) => error instanceof HandshakeError && error.code === 'ERR_HANDSHAKE_EXTENSION',
+    );
   });
 
   it('fails on any status but 101, reporting the status received', () => {
