@@ -208,9 +208,10 @@ export class WebSocketProtocol implements ReceiverSink {
   close(code?: number, reason?: string): boolean {
     const payload = buildClosePayload(code, reason);
     if (this.closeSent) return false;
-    this.writeFrame(Opcode.CLOSE, payload, true, 0);
+    // State first: a handler whose write() makes the peer answer at once re-enters receive().
     this.closeSent = true;
     this.readyState = ReadyState.CLOSING;
+    this.writeFrame(Opcode.CLOSE, payload, true, 0);
     return true;
   }
 
@@ -271,12 +272,11 @@ export class WebSocketProtocol implements ReceiverSink {
     this.closeReceived = true;
     this.closeCode = code;
     this.closeReason = reason;
-    if (!this.closeSent) {
-      // Echo the status code (RFC 6455 §5.5.1); an empty close is answered by an empty close.
-      this.writeFrame(Opcode.CLOSE, payload.subarray(0, Math.min(2, payload.length)), true, 0);
-      this.closeSent = true;
-    }
+    const reply = !this.closeSent;
+    this.closeSent = true;
     this.readyState = ReadyState.CLOSED;
+    // Echo the status code (RFC 6455 §5.5.1); an empty close is answered by an empty close.
+    if (reply) this.writeFrame(Opcode.CLOSE, payload.subarray(0, Math.min(2, payload.length)), true, 0);
     this.release();
     this.handler.onClose?.(code, reason);
   }

@@ -31,7 +31,16 @@ interface Uws {
   us_socket_local_port(listenSocket: unknown): number;
 }
 
+/** The pinned uWebSockets.js build ships binaries for Node 20 and older: on Node 24 it listens but never serves. */
+const UWS_MAX_NODE_MAJOR = 20;
+
 function loadUws(): Uws | string {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major > UWS_MAX_NODE_MAJOR) {
+    const reason = `the pinned uWebSockets.js build supports Node <= ${UWS_MAX_NODE_MAJOR}; this is Node ${major}`;
+    console.log(`SKIP uWebSockets.js interop: ${reason}`);
+    return reason;
+  }
   try {
     return createRequire(import.meta.url)('@trufflesuite/uws-js-unofficial') as Uws;
   } catch (error) {
