@@ -2,6 +2,7 @@
  * Helpers of the client tests: bounded waits on EventTarget events, a message collector, and a skip
  * rule for interop peers that may be missing (fail under CI=true, skip loudly elsewhere).
  */
+import { spawnSync } from 'node:child_process';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { CloseEvent, type ErrorEvent } from '../../src/client/events.js';
 import type { WebSocketOptions } from '../../src/client/options.js';
@@ -127,6 +128,27 @@ export function missingPeer(reason: string): string {
   if (process.env.CI === 'true') throw new Error(reason);
   console.warn(`SKIPPING: ${reason}`);
   return reason;
+}
+
+/** A python3 that can import websockets (the Debian package installs it for /usr/bin/python3 only). */
+export function findPython(): string | undefined {
+  const candidates = [process.env.PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c);
+  return candidates.find(
+    (candidate) =>
+      spawnSync(candidate, ['-c', 'import websockets'], { stdio: 'ignore', timeout: 10_000 }).status === 0,
+  );
+}
+
+/** The python3 of {@link findPython}, or the skip reason of {@link missingPeer} when there is none. */
+export function pythonPeer(): { python: string | undefined; skip: string | false } {
+  const python = findPython();
+  const skip =
+    python === undefined
+      ? missingPeer(
+          'python-websockets is needed for this interop test (install the Debian package python3-websockets)',
+        )
+      : false;
+  return { python, skip };
 }
 
 /** Asserts `error` is a DOMException (or named Error) called `name`. */

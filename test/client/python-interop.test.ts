@@ -2,30 +2,16 @@
  * The client against python-websockets (Debian package python3-websockets): an asyncio echo server in
  * fixtures/echo_server.py, run as a child process.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { missingPeer, withTimeout } from './helpers.js';
+import { pythonPeer, withTimeout } from './helpers.js';
 import { CloseLog, interopSuite, type Peer } from './interop-suite.js';
 
 // Compiled to dist/test/client/: the script stays in the source tree.
 const SCRIPT = join(import.meta.dirname, '..', '..', '..', 'test', 'client', 'fixtures', 'echo_server.py');
 
-/** A python3 that can import websockets (the Debian package installs it for /usr/bin/python3). */
-function findPython(): string | undefined {
-  const candidates = [process.env.PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c);
-  return candidates.find(
-    (candidate) => spawnSync(candidate, ['-c', 'import websockets'], { stdio: 'ignore' }).status === 0,
-  );
-}
-
-const python = findPython();
-const skip =
-  python === undefined
-    ? missingPeer(
-        'python-websockets is needed for this interop test (install the Debian package python3-websockets)',
-      )
-    : false;
+const { python, skip } = pythonPeer();
 
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

@@ -169,14 +169,25 @@ describe('9.3 malformed payload lengths', () => {
   });
 });
 
+/**
+ * `role` is fed a valid text, then a frame masked the wrong way for it (RFC 6455 §5.1): the text is
+ * delivered, then the connection fails with 1002 and `errorCode`.
+ */
+function assertDeliveredThenFailed(
+  role: 'server' | 'client',
+  frames: Uint8Array[],
+  delivered: string,
+  errorCode: string,
+): void {
+  const peer = new Peer(role).feed(frames);
+  assert.deepEqual(peer.texts, [delivered]);
+  assertFailed(peer, 1002, errorCode);
+}
+
 describe('9.4 masking direction', () => {
   it('9.4.1 an unmasked data frame from a client → 1002 (RFC 6455 §5.1: a server MUST close)', () => {
-    const peer = new Peer('server').feed([
-      fromClient.text('masked ok'),
-      fromClient.text('unmasked', { mask: false }),
-    ]);
-    assert.deepEqual(peer.texts, ['masked ok']);
-    assertFailed(peer, 1002, 'ERR_MASK_REQUIRED');
+    const frames = [fromClient.text('masked ok'), fromClient.text('unmasked', { mask: false })];
+    assertDeliveredThenFailed('server', frames, 'masked ok', 'ERR_MASK_REQUIRED');
   });
 
   it('9.4.2 an unmasked ping from a client → 1002, no pong (RFC 6455 §5.1)', () => {
@@ -194,12 +205,8 @@ describe('9.4 masking direction', () => {
   });
 
   it('9.4.4 a masked data frame from a server → 1002 (RFC 6455 §5.1: a client MUST close)', () => {
-    const peer = new Peer('client').feed([
-      fromServer.text('plain ok'),
-      fromServer.text('masked', { mask: true }),
-    ]);
-    assert.deepEqual(peer.texts, ['plain ok']);
-    assertFailed(peer, 1002, 'ERR_MASK_FORBIDDEN');
+    const frames = [fromServer.text('plain ok'), fromServer.text('masked', { mask: true })];
+    assertDeliveredThenFailed('client', frames, 'plain ok', 'ERR_MASK_FORBIDDEN');
   });
 
   it('9.4.5 a masked pong from a server → 1002 (RFC 6455 §5.1)', () => {

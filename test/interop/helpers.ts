@@ -3,14 +3,14 @@
  * bounded), free ports on 127.0.0.1, fixture paths, and the rule for missing peers (fail under CI=true,
  * skip loudly elsewhere, naming the package to install).
  */
-import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { missingPeer } from '../client/helpers.js';
+import { missingPeer, pythonPeer } from '../client/helpers.js';
 import { withTimeout } from '../server/helpers.js';
 
-export { missingPeer, withTimeout };
+export { missingPeer, pythonPeer, withTimeout };
 
 /** The source folder of these tests (compiled to dist/test/interop/: fixtures stay in the source tree). */
 export const SOURCE_DIR = join(import.meta.dirname, '..', '..', '..', 'test', 'interop');
@@ -98,15 +98,6 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 export function lastJsonLine<T>(stdout: string): T {
   const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1] ?? '') as T;
-}
-
-/** A python3 that can import websockets (the Debian package installs it for /usr/bin/python3 only). */
-export function findPython(): string | undefined {
-  const candidates = [process.env.PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c);
-  return candidates.find(
-    (candidate) =>
-      spawnSync(candidate, ['-c', 'import websockets'], { stdio: 'ignore', timeout: 10_000 }).status === 0,
-  );
 }
 
 /** The first of `paths` that exists. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ClosedRecord, type ConnectionRecord, InteropServer, sha256, TAKEOVER } from './conduit-peer.js';
-import { ChildProcesses, findPython, fixture, lastJsonLine, missingPeer } from './helpers.js';
+import { ChildProcesses, fixture, lastJsonLine, pythonPeer } from './helpers.js';
 import {
   COMPRESSIBLE_TEXT,
   FRAGMENTED_BINARY_SIZE,
@@ -28,13 +28,7 @@ const WINDOW_MESSAGES = 5;
 type Mode = 'deflate' | 'plain';
 const MODES: Mode[] = ['deflate', 'plain'];
 
-const python = findPython();
-const skip =
-  python === undefined
-    ? missingPeer(
-        'python-websockets is needed for this interop test (install the Debian package python3-websockets)',
-      )
-    : false;
+const { python, skip } = pythonPeer();
 
 describe('WebSocketServer against the python-websockets client', { skip }, () => {
   const children = new ChildProcesses();

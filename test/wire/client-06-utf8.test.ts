@@ -8,35 +8,25 @@ import { describe } from 'node:test';
 import { KOSME, UTF8_VECTORS } from '../conformance/utf8-vectors.js';
 import type { FuzzSession } from './wire-harness.js';
 import {
+  byteFragments,
   clientCase,
   concat,
+  cutPayload,
   expectClientFailure,
   expectCloseFrame,
   expectEvents,
   expectSilence,
+  FAIL_FAST_TEXT,
   hex,
-  OP,
+  ONE_FRAME_CUTS,
+  PAUSE_MS,
   serverClosesCleanly,
   text,
   useFuzzServer,
   utf8,
-  type WireEndpoint,
 } from './wire-harness.js';
 
 const fuzz = useFuzzServer();
-
-const PAUSE_MS = 300;
-
-function byteFragments(ep: WireEndpoint, bytes: Uint8Array): Uint8Array[] {
-  if (bytes.length === 0) return [ep.build.text(bytes)];
-  return Array.from(bytes, (_, i) =>
-    ep.build.raw({
-      opcode: i === 0 ? OP.TEXT : OP.CONT,
-      payload: bytes.subarray(i, i + 1),
-      fin: i === bytes.length - 1,
-    }),
-  );
-}
 
 /** Three parts with pauses: silence after the first, the 1007 close after the second, before the third. */
 async function failFast(s: FuzzSession, parts: Uint8Array[]): Promise<void> {
@@ -78,28 +68,11 @@ describe('6.1-6.4 text validity and fail-fast', () => {
     const b = s.endpoint.build;
     await failFast(s, [b.text(KOSME, { fin: false }), b.cont(part2, { fin: false }), b.cont('edited')]);
   });
-  clientCase(
-    fuzz,
-    '6.4.3',
-    '1 frame in 3 writes, the 2nd holds f4 90 80 80: 1007 right after write 2',
-    async (s) => {
-      const payload = concat(KOSME, part2, utf8('edited'));
-      const frame = s.endpoint.build.text(payload);
-      const cut1 = frame.length - payload.length + KOSME.length;
-      await failFast(s, [frame.subarray(0, cut1), frame.subarray(cut1, cut1 + 4), frame.subarray(cut1 + 4)]);
-    },
-  );
-  clientCase(
-    fuzz,
-    '6.4.4',
-    '1 frame in 3 writes, the 2nd holds only the byte 90: 1007 right after write 2',
-    async (s) => {
-      const payload = concat(KOSME, part2, utf8('edited'));
-      const frame = s.endpoint.build.text(payload);
-      const cut = frame.length - payload.length + 12;
-      await failFast(s, [frame.subarray(0, cut), frame.subarray(cut, cut + 1), frame.subarray(cut + 1)]);
-    },
-  );
+  for (const { id, title, offsets } of ONE_FRAME_CUTS) {
+    clientCase(fuzz, id, title, async (s) => {
+      await failFast(s, cutPayload(s.endpoint.build.text(FAIL_FAST_TEXT), FAIL_FAST_TEXT.length, offsets));
+    });
+  }
 });
 
 describe('6.5-6.23 UTF-8 decoder stress vectors in one frame', () => {

@@ -15,9 +15,11 @@ import {
   expectCloseFrame,
   expectEvents,
   hex,
+  INVALID_CLOSE_CODES,
   serverClosesCleanly,
   text,
   useFuzzServer,
+  VALID_CLOSE_CODES,
 } from './wire-harness.js';
 
 const fuzz = useFuzzServer();
@@ -106,19 +108,14 @@ describe('7.3-7.5 close payloads', () => {
   });
 });
 
-const VALID = [
-  1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999,
-];
-const INVALID = [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535];
-
 describe('7.7 / 7.9 close codes', () => {
-  for (const [i, code] of VALID.entries()) {
+  for (const [i, code] of VALID_CLOSE_CODES.entries()) {
     clientCase(fuzz, `7.7.${i + 1}`, `close ${code}: echoed, reported`, async (s) => {
       s.endpoint.write(s.endpoint.build.close(code));
       await expectAnsweredClose(s, [code], code);
     });
   }
-  for (const [i, code] of INVALID.entries()) {
+  for (const [i, code] of INVALID_CLOSE_CODES.entries()) {
     clientCase(fuzz, `7.9.${i + 1}`, `close ${code}: 1002`, async (s) => {
       s.endpoint.write(s.endpoint.build.close(code));
       await expectClientFailure(s, [1002]);

@@ -6,8 +6,7 @@
 import { describe } from 'node:test';
 import {
   binary,
-  expectCleanClose,
-  expectEvents,
+  expectEventsThenClose,
   expectFailure,
   fromClient,
   joinBytes,
@@ -34,8 +33,7 @@ describe('1.1 text messages', () => {
       `text message of ${n} bytes is echoed (RFC 6455 §5.2, §5.6)`,
       async (ep) => {
         ep.write(ep.build.text(stars(n)));
-        await expectEvents(ep, [text(stars(n))]);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [text(stars(n))]);
       },
     );
   }
@@ -45,8 +43,7 @@ describe('1.1 text messages', () => {
     'text message of 65536 bytes written in chops of 997 bytes is echoed',
     async (ep) => {
       await ep.writeChunked(ep.build.text(stars(65536)), 997);
-      await expectEvents(ep, [text(stars(65536))]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text(stars(65536))]);
     },
   );
 });
@@ -60,8 +57,7 @@ describe('1.2 binary messages', () => {
       async (ep) => {
         const payload = randomBytes(n, 100 + i);
         ep.write(ep.build.binary(payload));
-        await expectEvents(ep, [binary(payload)]);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [binary(payload)]);
       },
     );
   }
@@ -72,8 +68,7 @@ describe('1.2 binary messages', () => {
     async (ep) => {
       const payload = randomBytes(65536, 9);
       await ep.writeChunked(ep.build.binary(payload), 997);
-      await expectEvents(ep, [binary(payload)]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [binary(payload)]);
     },
   );
 });
@@ -82,8 +77,7 @@ describe('1.3 larger messages and odd write patterns (beyond Autobahn)', () => {
   serverCase(echo, '1.3.1', 'binary message of 2^20 bytes in one write is echoed', async (ep) => {
     const payload = randomBytes(1 << 20, 31);
     ep.write(ep.build.binary(payload));
-    await expectEvents(ep, [binary(payload)], 5000);
-    await expectCleanClose(ep);
+    await expectEventsThenClose(ep, [binary(payload)], 5000);
   });
   serverCase(
     echo,
@@ -91,8 +85,7 @@ describe('1.3 larger messages and odd write patterns (beyond Autobahn)', () => {
     'text message of 2^20 bytes written in chops of 65536 bytes is echoed',
     async (ep) => {
       await ep.writeChunked(ep.build.text(stars(1 << 20)), 65536);
-      await expectEvents(ep, [text(stars(1 << 20))], 5000);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text(stars(1 << 20))], 5000);
     },
   );
   serverCase(
@@ -102,8 +95,7 @@ describe('1.3 larger messages and odd write patterns (beyond Autobahn)', () => {
     async (ep) => {
       const payload = randomBytes(300, 33);
       await ep.writeChunked(ep.build.binary(payload), 1);
-      await expectEvents(ep, [binary(payload)]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [binary(payload)]);
     },
   );
   serverCase(
@@ -114,12 +106,11 @@ describe('1.3 larger messages and odd write patterns (beyond Autobahn)', () => {
       const sizes = Array.from({ length: 100 }, (_, i) => [3, 200, 70_000][i % 3]!);
       const payloads = sizes.map((n, i) => randomBytes(n, 1000 + i));
       ep.write(...payloads.map((p) => ep.build.binary(p)));
-      await expectEvents(
+      await expectEventsThenClose(
         ep,
         payloads.map((p) => binary(p)),
         5000,
       );
-      await expectCleanClose(ep);
     },
   );
   serverCase(
@@ -143,8 +134,7 @@ describe('1.4 frames in the same TCP write as the upgrade request', () => {
     '1.4.1',
     'a text frame and a ping sent with the request are handled after the 101: echo, pong',
     async (ep) => {
-      await expectEvents(ep, [text('early bird'), { type: 'pong', payload: 'early ping' }]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text('early bird'), { type: 'pong', payload: 'early ping' }]);
     },
     { early: joinBytes([fromClient.text('early bird'), fromClient.ping('early ping')]) },
   );

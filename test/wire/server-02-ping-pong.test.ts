@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   expectCleanClose,
   expectEvents,
+  expectEventsThenClose,
   expectFailure,
   expectSilence,
   hex,
@@ -22,36 +23,21 @@ import {
 const echo = useEchoServer();
 
 describe('2 pings and pongs', () => {
-  serverCase(echo, '2.1', 'ping without payload: pong without payload (RFC 6455 §5.5.2)', async (ep) => {
-    ep.write(ep.build.ping());
-    await expectEvents(ep, [pong()]);
-    await expectCleanClose(ep);
-  });
-
-  serverCase(echo, '2.2', 'ping with a small text payload: pong with the same payload', async (ep) => {
-    ep.write(ep.build.ping('Hello, world!'));
-    await expectEvents(ep, [pong('Hello, world!')]);
-    await expectCleanClose(ep);
-  });
-
-  serverCase(echo, '2.3', 'ping with a small binary payload: pong with the same payload', async (ep) => {
-    const payload = hex('00 ff fe fd fc fb 00 ff');
-    ep.write(ep.build.ping(payload));
-    await expectEvents(ep, [pong(payload)]);
-    await expectCleanClose(ep);
-  });
-
-  serverCase(
-    echo,
-    '2.4',
-    'ping with 125 bytes of binary payload: pong with the same (RFC 6455 §5.5)',
-    async (ep) => {
-      const payload = randomBytes(125, 24);
+  for (const [id, title, payload] of [
+    ['2.1', 'ping without payload: pong without payload (RFC 6455 §5.5.2)', ''],
+    ['2.2', 'ping with a small text payload: pong with the same payload', 'Hello, world!'],
+    ['2.3', 'ping with a small binary payload: pong with the same payload', hex('00 ff fe fd fc fb 00 ff')],
+    [
+      '2.4',
+      'ping with 125 bytes of binary payload: pong with the same (RFC 6455 §5.5)',
+      randomBytes(125, 24),
+    ],
+  ] as const) {
+    serverCase(echo, id, title, async (ep) => {
       ep.write(ep.build.ping(payload));
-      await expectEvents(ep, [pong(payload)]);
-      await expectCleanClose(ep);
-    },
-  );
+      await expectEventsThenClose(ep, [pong(payload)]);
+    });
+  }
 
   serverCase(echo, '2.5', 'ping with 126 bytes of payload fails with 1002 (RFC 6455 §5.5)', async (ep) => {
     ep.write(ep.build.ping(randomBytes(126, 25)));
@@ -65,8 +51,7 @@ describe('2 pings and pongs', () => {
     async (ep) => {
       const payload = randomBytes(125, 26);
       await ep.writeChunked(ep.build.ping(payload), 1, 1);
-      await expectEvents(ep, [pong(payload)]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [pong(payload)]);
     },
   );
 
@@ -96,11 +81,10 @@ describe('2 pings and pongs', () => {
     async (ep) => {
       const payloads = Array.from({ length: 10 }, (_, i) => `payload-${i}`);
       ep.write(...payloads.map((p) => ep.build.ping(p)));
-      await expectEvents(
+      await expectEventsThenClose(
         ep,
         payloads.map((p) => pong(p)),
       );
-      await expectCleanClose(ep);
     },
   );
 
@@ -114,11 +98,10 @@ describe('2 pings and pongs', () => {
         await ep.writeChunked(ep.build.ping(payload), 1);
         await sleep(10);
       }
-      await expectEvents(
+      await expectEventsThenClose(
         ep,
         payloads.map((p) => pong(p)),
       );
-      await expectCleanClose(ep);
     },
   );
 
@@ -128,8 +111,7 @@ describe('2 pings and pongs', () => {
     'pings between text messages: echoes and pongs in order (beyond Autobahn)',
     async (ep) => {
       ep.write(ep.build.text('one'), ep.build.ping('p1'), ep.build.text('two'), ep.build.ping('p2'));
-      await expectEvents(ep, [text('one'), pong('p1'), text('two'), pong('p2')]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text('one'), pong('p1'), text('two'), pong('p2')]);
     },
   );
 

@@ -8,8 +8,8 @@ import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WireEndpoint } from './wire-harness.js';
 import {
-  expectCleanClose,
   expectEvents,
+  expectEventsThenClose,
   expectFailure,
   OP,
   pong,
@@ -55,8 +55,7 @@ describe('5.3-5.8 fragmented text, with and without a ping between fragments', (
       `text in 2 fragments, ${mode}: echoed whole (RFC 6455 §5.4)`,
       async (ep) => {
         await send(ep, [ep.build.text('fragment1', { fin: false }), ep.build.cont('fragment2')], mode);
-        await expectEvents(ep, [text('fragment1fragment2')]);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [text('fragment1fragment2')]);
       },
     );
   }
@@ -72,8 +71,7 @@ describe('5.3-5.8 fragmented text, with and without a ping between fragments', (
           ep.build.cont('fragment2'),
         ];
         await send(ep, frames, mode);
-        await expectEvents(ep, [pong('pongme!'), text('fragment1fragment2')]);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [pong('pongme!'), text('fragment1fragment2')]);
       },
     );
   }
@@ -175,8 +173,7 @@ describe('5.18-5.20 new message inside a fragmented one; pings between many frag
         await expectEvents(ep, [pong('pongme 2!')], 1000);
         await sleep(200);
         await write(ep.build.cont('fragment5'));
-        await expectEvents(ep, [text('fragment1fragment2fragment3fragment4fragment5')]);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [text('fragment1fragment2fragment3fragment4fragment5')]);
       },
     );
   }
@@ -194,8 +191,7 @@ describe('5.18-5.20 new message inside a fragmented one; pings between many frag
       }
       ep.write(...frames);
       const pongs = Array.from({ length: 10 }, (_, k) => pong(`p${k * 10 + 5}`));
-      await expectEvents(ep, [...pongs, { type: 'binary', payload }]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [...pongs, { type: 'binary', payload }]);
     },
   );
 });

@@ -7,50 +7,38 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KOSME, UTF8_VECTORS } from '../conformance/utf8-vectors.js';
-import type { WireEndpoint } from './wire-harness.js';
 import {
+  byteFragments,
   concat,
+  cutPayload,
   expectCleanClose,
   expectCloseFrame,
   expectEvents,
+  expectEventsThenClose,
   expectFailure,
   expectSilence,
+  FAIL_FAST_TEXT,
   finishClose,
   hex,
-  OP,
+  ONE_FRAME_CUTS,
+  PAUSE_MS,
   serverCase,
   text,
   useEchoServer,
   utf8,
+  type WireEndpoint,
 } from './wire-harness.js';
 
 const echo = useEchoServer();
 
-/** The pause Autobahn's 6.4.x cases leave between parts (1 s there; shorter here to keep the suite fast). */
-const PAUSE_MS = 300;
-
-/** A text message cut into frames of one byte each (most cuts fall inside a character). */
-function byteFragments(ep: WireEndpoint, bytes: Uint8Array): Uint8Array[] {
-  if (bytes.length === 0) return [ep.build.text(bytes)];
-  return Array.from(bytes, (_, i) =>
-    ep.build.raw({
-      opcode: i === 0 ? OP.TEXT : OP.CONT,
-      payload: bytes.subarray(i, i + 1),
-      fin: i === bytes.length - 1,
-    }),
-  );
-}
-
 describe('6.1-6.3 empty, valid and invalid text', () => {
   serverCase(echo, '6.1.1', 'empty text frame: empty text echoed', async (ep) => {
     ep.write(ep.build.text(''));
-    await expectEvents(ep, [text('')]);
-    await expectCleanClose(ep);
+    await expectEventsThenClose(ep, [text('')]);
   });
   serverCase(echo, '6.1.2', 'three empty fragments: one empty text echoed (RFC 6455 §5.4)', async (ep) => {
     ep.write(ep.build.text('', { fin: false }), ep.build.cont('', { fin: false }), ep.build.cont(''));
-    await expectEvents(ep, [text('')]);
-    await expectCleanClose(ep);
+    await expectEventsThenClose(ep, [text('')]);
   });
   serverCase(echo, '6.1.3', 'empty, "middle frame payload", empty fragments: echoed', async (ep) => {
     ep.write(
@@ -58,30 +46,25 @@ describe('6.1-6.3 empty, valid and invalid text', () => {
       ep.build.cont('middle frame payload', { fin: false }),
       ep.build.cont(''),
     );
-    await expectEvents(ep, [text('middle frame payload')]);
-    await expectCleanClose(ep);
+    await expectEventsThenClose(ep, [text('middle frame payload')]);
   });
   const hello = 'Hello-µ@ßöäüàá-UTF-8!!';
   serverCase(echo, '6.2.1', `"${hello}" in one frame: echoed`, async (ep) => {
     ep.write(ep.build.text(hello));
-    await expectEvents(ep, [text(hello)]);
-    await expectCleanClose(ep);
+    await expectEventsThenClose(ep, [text(hello)]);
   });
   serverCase(echo, '6.2.2', 'the same in 2 fragments split on a code point boundary', async (ep) => {
     const bytes = utf8(hello);
     ep.write(ep.build.text(bytes.subarray(0, 12), { fin: false }), ep.build.cont(bytes.subarray(12)));
-    await expectEvents(ep, [text(hello)]);
-    await expectCleanClose(ep);
+    await expectEventsThenClose(ep, [text(hello)]);
   });
   serverCase(echo, '6.2.3', 'the same in 1-byte fragments (cuts inside characters)', async (ep) => {
     ep.write(...byteFragments(ep, utf8(hello)));
-    await expectEvents(ep, [text(hello)]);
-    await expectCleanClose(ep);
+    await expectEventsThenClose(ep, [text(hello)]);
   });
   serverCase(echo, '6.2.4', 'κόσμε in 1-byte fragments', async (ep) => {
     ep.write(...byteFragments(ep, KOSME));
-    await expectEvents(ep, [text(KOSME)]);
-    await expectCleanClose(ep);
+    await expectEventsThenClose(ep, [text(KOSME)]);
   });
   const invalid = concat(KOSME, hex('ed a0 80'), utf8('edited'));
   serverCase(
@@ -147,32 +130,11 @@ describe('6.4 fail fast on invalid UTF-8 (writes with pauses between them)', () 
       await failFast(ep, frames);
     },
   );
-  serverCase(
-    echo,
-    '6.4.3',
-    '1 frame in 3 writes, the 2nd holds f4 90 80 80: 1007 right after write 2',
-    async (ep) => {
-      const frame = ep.build.text(concat(part1, part2, part3));
-      const header = frame.length - (part1.length + part2.length + part3.length);
-      const cut1 = header + part1.length;
-      const cut2 = cut1 + part2.length;
-      await failFast(ep, [frame.subarray(0, cut1), frame.subarray(cut1, cut2), frame.subarray(cut2)]);
-    },
-  );
-  serverCase(
-    echo,
-    '6.4.4',
-    '1 frame in 3 writes, the 2nd holds only the byte 90: 1007 right after write 2',
-    async (ep) => {
-      const frame = ep.build.text(concat(part1, part2, part3));
-      const header = frame.length - (part1.length + part2.length + part3.length);
-      await failFast(ep, [
-        frame.subarray(0, header + 12),
-        frame.subarray(header + 12, header + 13),
-        frame.subarray(header + 13),
-      ]);
-    },
-  );
+  for (const { id, title, offsets } of ONE_FRAME_CUTS) {
+    serverCase(echo, id, title, async (ep) => {
+      await failFast(ep, cutPayload(ep.build.text(FAIL_FAST_TEXT), FAIL_FAST_TEXT.length, offsets));
+    });
+  }
   serverCase(
     echo,
     '6.4.5',
@@ -180,13 +142,7 @@ describe('6.4 fail fast on invalid UTF-8 (writes with pauses between them)', () 
     async (ep) => {
       const payload = new Uint8Array(1 << 20).fill(0x61);
       payload[500] = 0xff;
-      const frame = ep.build.text(payload);
-      const header = frame.length - payload.length;
-      await failFast(ep, [
-        frame.subarray(0, header + 400),
-        frame.subarray(header + 400, header + 1400),
-        frame.subarray(header + 1400),
-      ]);
+      await failFast(ep, cutPayload(ep.build.text(payload), payload.length, [400, 1400]));
     },
   );
   serverCase(
@@ -208,8 +164,7 @@ describe('6.4 fail fast on invalid UTF-8 (writes with pauses between them)', () 
       ep.write(ep.build.text(hex('e2 82'), { fin: false }));
       await expectSilence(ep, 100, 'after a fragment ending inside a character');
       ep.write(ep.build.cont(hex('ac')));
-      await expectEvents(ep, [text('€')]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text('€')]);
     },
   );
 });
@@ -220,14 +175,12 @@ describe('6.5-6.23 UTF-8 decoder stress vectors, one frame and 1-byte fragments'
     serverCase(echo, `${vector.id}a`, `${vector.name} in one frame: ${outcome}`, async (ep) => {
       ep.write(ep.build.text(vector.bytes));
       if (!vector.valid) return expectFailure(ep, [1007]);
-      await expectEvents(ep, [text(vector.bytes)]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text(vector.bytes)]);
     });
     serverCase(echo, `${vector.id}b`, `${vector.name} in 1-byte fragments: ${outcome}`, async (ep) => {
       ep.write(...byteFragments(ep, vector.bytes));
       if (!vector.valid) return expectFailure(ep, [1007]);
-      await expectEvents(ep, [text(vector.bytes)]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text(vector.bytes)]);
     });
   }
 });

@@ -14,11 +14,13 @@ import {
   expectEvents,
   expectFailure,
   hex,
+  INVALID_CLOSE_CODES,
   randomBytes,
   serverCase,
   TCP_CLOSE_MS,
   text,
   useEchoServer,
+  VALID_CLOSE_CODES,
   type WireEndpoint,
 } from './wire-harness.js';
 
@@ -135,15 +137,8 @@ describe('7.3 close frame payloads', () => {
   );
 });
 
-/** Valid codes: RFC 6455 §7.4.1 (1000–1003, 1007–1011), IANA (1012–1014), §7.4.2 (3000–4999). */
-const VALID = [
-  1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999,
-];
-/** Reserved, must-not-be-sent, unassigned or out of range (RFC 6455 §7.4). */
-const INVALID = [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535];
-
 describe('7.7 valid close codes are echoed', () => {
-  for (const [i, code] of VALID.entries()) {
+  for (const [i, code] of VALID_CLOSE_CODES.entries()) {
     serverCase(
       echo,
       `7.7.${i + 1}`,
@@ -157,7 +152,7 @@ describe('7.7 valid close codes are echoed', () => {
 });
 
 describe('7.9 invalid close codes fail with 1002', () => {
-  for (const [i, code] of INVALID.entries()) {
+  for (const [i, code] of INVALID_CLOSE_CODES.entries()) {
     serverCase(echo, `7.9.${i + 1}`, `close ${code}: 1002 (RFC 6455 §7.4)`, async (ep) => {
       ep.write(ep.build.close(code));
       await expectFailure(ep, [1002]);

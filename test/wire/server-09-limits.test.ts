@@ -5,20 +5,19 @@
  * it fails with 1009 (RFC 6455 §7.4.1), whether it arrives whole, fragmented or compressed.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import { checkDeflateResponse, type DeflateAgreement, makeInflater } from './wire-deflate.js';
-import type { EchoServer } from './wire-harness.js';
 import {
   binary,
   deflateMessage,
   expectCleanClose,
   expectEvents,
+  expectEventsThenClose,
   expectFailure,
   OP,
   RSV1,
   randomBytes,
   serverCase,
-  startEcho,
   text,
   useEchoServer,
   type WireEndpoint,
@@ -55,8 +54,7 @@ describe('9.1-9.2 one large frame', () => {
       async (ep) => {
         const payload = stars(n);
         ep.write(ep.build.text(payload));
-        await expectEvents(ep, [text(payload)], WAIT);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [text(payload)], WAIT);
       },
       BIG,
     );
@@ -69,8 +67,7 @@ describe('9.1-9.2 one large frame', () => {
       async (ep) => {
         const payload = randomBytes(n, 920 + i);
         ep.write(ep.build.binary(payload));
-        await expectEvents(ep, [binary(payload)], WAIT);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [binary(payload)], WAIT);
       },
       BIG,
     );
@@ -95,8 +92,7 @@ describe('9.3-9.4 large fragmented messages', () => {
       async (ep) => {
         const payload = stars(n);
         ep.writeFrames(fragmented(ep, OP.TEXT, payload, size));
-        await expectEvents(ep, [text(payload)], WAIT);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [text(payload)], WAIT);
       },
       BIG,
     );
@@ -109,8 +105,7 @@ describe('9.3-9.4 large fragmented messages', () => {
       async (ep) => {
         const payload = randomBytes(n, 940 + i);
         ep.writeFrames(fragmented(ep, OP.BINARY, payload, size));
-        await expectEvents(ep, [binary(payload)], WAIT);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [binary(payload)], WAIT);
       },
       BIG,
     );
@@ -126,8 +121,7 @@ describe('9.5-9.6 one frame written in many small writes', () => {
       async (ep) => {
         const payload = stars(MB);
         await ep.writeChunked(ep.build.text(payload), chop);
-        await expectEvents(ep, [text(payload)], WAIT);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [text(payload)], WAIT);
       },
       BIG,
     );
@@ -138,8 +132,7 @@ describe('9.5-9.6 one frame written in many small writes', () => {
       async (ep) => {
         const payload = randomBytes(MB, 960 + i);
         await ep.writeChunked(ep.build.binary(payload), chop);
-        await expectEvents(ep, [binary(payload)], WAIT);
-        await expectCleanClose(ep);
+        await expectEventsThenClose(ep, [binary(payload)], WAIT);
       },
       BIG,
     );
@@ -168,39 +161,22 @@ describe('9.7-9.8 many messages one after the other', () => {
       async (ep) => {
         const payloads = Array.from({ length: 200 }, (_, k) => randomBytes(n, k + 1));
         ep.write(...payloads.map((p) => ep.build.binary(p)));
-        await expectEvents(
+        await expectEventsThenClose(
           ep,
           payloads.map((p) => binary(p)),
           5000,
         );
-        await expectCleanClose(ep);
       },
     );
   }
 });
 
 describe('9.9 --max-message 65536: the limit fails the connection with 1009 (RFC 6455 §7.4.1)', () => {
-  let limited: EchoServer | undefined;
-  before(async () => {
-    limited = await startEcho(['--deflate', '--max-message', '65536']);
-  });
-  after(async () => {
-    await limited?.stop();
-  });
-  const handle = {
-    get port(): number {
-      if (limited === undefined) throw new Error('the limited echo server did not start');
-      return limited.port;
-    },
-    get server(): EchoServer {
-      return limited!;
-    },
-  };
+  const handle = useEchoServer(['--deflate', '--max-message', '65536']);
   serverCase(handle, '9.9.1', 'a binary message of exactly 65536 bytes is echoed', async (ep) => {
     const payload = randomBytes(65536, 991);
     ep.write(ep.build.binary(payload));
-    await expectEvents(ep, [binary(payload)]);
-    await expectCleanClose(ep);
+    await expectEventsThenClose(ep, [binary(payload)]);
   });
   serverCase(handle, '9.9.2', 'a binary frame of 65537 bytes: 1009', async (ep) => {
     ep.write(ep.build.binary(randomBytes(65537, 992)));
@@ -239,8 +215,7 @@ describe('9.9 --max-message 65536: the limit fails the connection with 1009 (RFC
       ep.inflate = makeInflater(15, false);
       const payload = new Uint8Array(65536).fill(0x41);
       ep.write(ep.build.text(deflateMessage(payload), { rsv: RSV1 }));
-      await expectEvents(ep, [text(payload)]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text(payload)]);
     },
     { extensions: 'permessage-deflate' },
   );
@@ -261,12 +236,11 @@ describe('9.10 pipelined compressed messages (beyond Autobahn; product robustnes
       const payload = new Uint8Array(MB);
       const compressed = deflateMessage(payload);
       ep.write(...Array.from({ length: 8 }, () => ep.build.binary(compressed, { rsv: RSV1 })));
-      await expectEvents(
+      await expectEventsThenClose(
         ep,
         Array.from({ length: 8 }, () => binary(payload)),
         WAIT,
       );
-      await expectCleanClose(ep);
     },
     { extensions: offer, timeout: 30_000 },
   );

@@ -7,26 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import {
-  agreementOf,
-  type Batch,
-  compressionCase,
-  MESSAGE_SIZES,
-  useAgreement,
-} from './wire-compression-case.js';
+import { type Batch, compressionCase, deflatedCase, MESSAGE_SIZES } from './wire-compression-case.js';
 import { sampleJson } from './wire-deflate.js';
 import {
   binary,
   deflateMessage,
   expectCleanClose,
   expectCloseFrame,
-  expectEvents,
+  expectEventsThenClose,
   expectFailure,
   hex,
   OP,
   RSV1,
   randomBytes,
-  serverCase,
   text,
   useEchoServer,
 } from './wire-harness.js';
@@ -53,42 +46,37 @@ for (const [j, isBinary] of [false, true].entries()) {
 }
 
 describe('12.3 other messages in a compressed session (RFC 7692 §6, §7.2)', () => {
-  const options = { extensions: AUTOBAHN_OFFER };
-  serverCase(
+  deflatedCase(
     echo,
     '12.3.1',
     'uncompressed messages (RSV1 clear) are echoed too',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       const payload = sampleJson(4096, 7);
       ep.write(ep.build.text(payload), ep.build.binary(randomBytes(3000, 8)));
-      await expectEvents(ep, [text(payload), binary(randomBytes(3000, 8))]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text(payload), binary(randomBytes(3000, 8))]);
     },
-    options,
   );
-  serverCase(
+  deflatedCase(
     echo,
     '12.3.2',
     'an empty compressed message (00) and a BFINAL one (RFC 7692 §7.2.3.4) are echoed',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       const payload = sampleJson(2000, 9);
       ep.write(
         ep.build.text(hex('00'), { rsv: RSV1 }),
         ep.build.text(deflateMessage(payload, 15, true), { rsv: RSV1 }),
       );
-      await expectEvents(ep, [text(''), text(payload)]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text(''), text(payload)]);
     },
-    options,
   );
-  serverCase(
+  deflatedCase(
     echo,
     '12.3.3',
     'RSV1 on a continuation frame fails with 1002 (RFC 7692 §6.1)',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       const compressed = deflateMessage(sampleJson(3000, 10));
       const cut = compressed.length >> 1;
       ep.write(
@@ -97,47 +85,43 @@ describe('12.3 other messages in a compressed session (RFC 7692 §6, §7.2)', ()
       );
       await expectFailure(ep, [1002]);
     },
-    options,
   );
-  serverCase(
+  deflatedCase(
     echo,
     '12.3.4',
     'RSV1 on a ping fails with 1002 (RFC 7692 §6.1: control frames are not compressed)',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       ep.write(ep.build.ping(deflateMessage(hex('01 02 03')), { rsv: RSV1 }));
       await expectFailure(ep, [1002]);
     },
-    options,
   );
-  serverCase(
+  deflatedCase(
     echo,
     '12.3.5',
     'corrupt deflate data fails the connection (1007, or 1002)',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       ep.write(ep.build.binary(hex('ff ff ff ff ff ff'), { rsv: RSV1 }));
       await expectFailure(ep, [1007, 1002]);
     },
-    options,
   );
-  serverCase(
+  deflatedCase(
     echo,
     '12.3.6',
     'compressed text that inflates to invalid UTF-8 fails with 1007',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       ep.write(ep.build.text(deflateMessage(hex('ce ba e1 bd ed a0 80 65')), { rsv: RSV1 }));
       await expectFailure(ep, [1007]);
     },
-    options,
   );
-  serverCase(
+  deflatedCase(
     echo,
     '12.3.7',
     'a compressed message with a ping between its fragments: pong, then echo',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       const payload = sampleJson(5000, 11);
       const compressed = deflateMessage(payload);
       const cut = compressed.length >> 1;
@@ -146,17 +130,15 @@ describe('12.3 other messages in a compressed session (RFC 7692 §6, §7.2)', ()
         ep.build.ping('between'),
         ep.build.cont(compressed.subarray(cut)),
       );
-      await expectEvents(ep, [{ type: 'pong', payload: 'between' }, text(payload)]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [{ type: 'pong', payload: 'between' }, text(payload)]);
     },
-    options,
   );
-  serverCase(
+  deflatedCase(
     echo,
     '12.3.8',
     'a compressible 8 KiB echo comes back compressed (RSV1 set; product expectation, not an RFC rule)',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       const payload = sampleJson(8192, 12);
       ep.write(ep.build.text(deflateMessage(payload), { rsv: RSV1 }));
       const event = await ep.nextEvent();
@@ -167,47 +149,41 @@ describe('12.3 other messages in a compressed session (RFC 7692 §6, §7.2)', ()
       );
       await expectCleanClose(ep);
     },
-    options,
   );
 });
 
 describe('12.4 odd fragmentations of compressed messages', () => {
-  const options = { extensions: AUTOBAHN_OFFER };
-  serverCase(
+  deflatedCase(
     echo,
     '12.4.1',
     'compressed message whose first frame is empty (RSV1, no payload): echoed',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       const payload = sampleJson(6000, 13);
       ep.write(
         ep.build.text(new Uint8Array(0), { rsv: RSV1, fin: false }),
         ep.build.cont(deflateMessage(payload)),
       );
-      await expectEvents(ep, [text(payload)]);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text(payload)]);
     },
-    options,
   );
-  serverCase(
+  deflatedCase(
     echo,
     '12.4.2',
     'compressed 64 KiB message in 1-byte fragments: echoed',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       const payload = sampleJson(65536, 14);
       ep.writeFrames(ep.build.fragmented(OP.TEXT, deflateMessage(payload), [1], { rsv: RSV1 }));
-      await expectEvents(ep, [text(payload)], 5000);
-      await expectCleanClose(ep);
+      await expectEventsThenClose(ep, [text(payload)], 5000);
     },
-    options,
   );
-  serverCase(
+  deflatedCase(
     echo,
     '12.4.3',
     'close between the fragments of a compressed message: close echoed, no message',
-    async (ep, response) => {
-      useAgreement(ep, agreementOf(AUTOBAHN_OFFER, response.headers.get('sec-websocket-extensions')));
+    AUTOBAHN_OFFER,
+    async (ep) => {
       const compressed = deflateMessage(sampleJson(6000, 15));
       ep.write(
         ep.build.text(compressed.subarray(0, 100), { rsv: RSV1, fin: false }),
@@ -217,6 +193,5 @@ describe('12.4 odd fragmentations of compressed messages', () => {
       await expectCloseFrame(ep, [1000]);
       assert.ok(await ep.waitTcpClosed(), 'TCP closed after the handshake');
     },
-    options,
   );
 });

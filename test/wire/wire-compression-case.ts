@@ -59,13 +59,17 @@ export async function runBatch(ep: WireEndpoint, agreement: DeflateAgreement, ba
   }
 }
 
-/** One compression case: negotiate `offer`, run `batches`, close cleanly. */
-export function compressionCase(
+/**
+ * A case in a compressed session: offer `offer`, assert the 101 accepted it validly and set the endpoint
+ * up to read compressed echoes, then hand over to `body`.
+ */
+export function deflatedCase(
   handle: EchoHandle,
   id: string,
   title: string,
   offer: string,
-  batches: Batch[],
+  body: (ep: WireEndpoint, agreement: DeflateAgreement) => Promise<void>,
+  timeout?: number,
 ): void {
   serverCase(
     handle,
@@ -74,10 +78,30 @@ export function compressionCase(
     async (ep, response) => {
       const agreement = agreementOf(offer, response.headers.get('sec-websocket-extensions'));
       useAgreement(ep, agreement);
+      await body(ep, agreement);
+    },
+    { extensions: offer, timeout },
+  );
+}
+
+/** One compression case: negotiate `offer`, run `batches`, close cleanly. */
+export function compressionCase(
+  handle: EchoHandle,
+  id: string,
+  title: string,
+  offer: string,
+  batches: Batch[],
+): void {
+  deflatedCase(
+    handle,
+    id,
+    title,
+    offer,
+    async (ep, agreement) => {
       for (const batch of batches) await runBatch(ep, agreement, batch);
       await expectCleanClose(ep);
     },
-    { extensions: offer, timeout: 20_000 },
+    20_000,
   );
 }
 

@@ -28,6 +28,16 @@ export function isSendableCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
+/** Close codes a peer may send: RFC 6455 §7.4.1 (1000–1003, 1007–1011), IANA (1012–1014), §7.4.2 (3000–4999). */
+export const VALID_CLOSE_CODES: readonly number[] = [
+  1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999,
+];
+
+/** Close codes reserved, not to be sent, unassigned or out of range (RFC 6455 §7.4). */
+export const INVALID_CLOSE_CODES: readonly number[] = [
+  0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+];
+
 /** Our side of a connection; `peerIsServer` tells which role the code under test plays. */
 export class WireEndpoint {
   /** Frames received, in order. */

@@ -86,6 +86,16 @@ export async function expectEvents(
   }
 }
 
+/** The usual end of a case: the events must equal `expected`, in order, then we close cleanly with 1000. */
+export async function expectEventsThenClose(
+  ep: WireEndpoint,
+  expected: Expected[],
+  timeoutMs = WAIT_MS,
+): Promise<void> {
+  await expectEvents(ep, expected, timeoutMs);
+  await expectCleanClose(ep);
+}
+
 /** Asserts that the peer sent nothing within `ms` (the case is still open). */
 export async function expectSilence(ep: WireEndpoint, ms: number, why: string): Promise<void> {
   const frames = await ep.framesWithin(ms);
