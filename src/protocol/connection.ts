@@ -8,7 +8,7 @@ import { buildClosePayload, isValidWireCloseCode, parseClosePayload, truncateRea
 import { MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from './constants.js';
 import { ProtocolError } from './errors.js';
 import type { Extension } from './extension.js';
-import { type Allocate, encodeFrame, headerSize, writeHeader } from './frame-writer.js';
+import { type Allocate, COALESCE_LIMIT, encodeFrameBuffer, headerSize, writeHeader } from './frame-writer.js';
 import type { PreparedMessage } from './prepared-message.js';
 import { defaultMaskKeySource, MaskKeySource } from './random.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
@@ -36,11 +36,26 @@ export interface SendOptions {
 export interface ProtocolInternals {
   /** Allocator of outgoing and reassembly buffers (`Buffer.allocUnsafe` in Node). */
   allocate?: Allocate;
+  /** Allocator of outgoing frames only (short-lived: a pool suits them). Default: `allocate`. */
+  allocateFrame?: Allocate;
   /** UTF-8 encoder for strings (`Buffer.from(s, 'utf8')` in Node, faster than TextEncoder there). */
-  encodeText?: (text: string) => Uint8Array;
+  /**
+   * With `room` > 0 the result must start with `room` spare bytes (overwritten by the caller) before the
+   * UTF-8 text: the frame header goes there, so a small text frame costs one copy of the text.
+   */
+  encodeText?: (text: string, room?: number) => Uint8Array;
 }
 
-const defaultEncodeText = (text: string): Uint8Array => encoder.encode(text);
+function defaultEncodeText(text: string, room = 0): Uint8Array {
+  const bytes = encoder.encode(text);
+  if (room === 0) return bytes;
+  const out = new Uint8Array(room + bytes.length);
+  out.set(bytes, room);
+  return out;
+}
+
+/** Largest header of an unmasked frame (RFC 6455 §5.2: 2 bytes + a 64-bit length). */
+const MAX_UNMASKED_HEADER = 10;
 
 function toBytes(data: string | Uint8Array): Uint8Array {
   return typeof data === 'string' ? encoder.encode(data) : data;
@@ -68,15 +83,17 @@ export class WebSocketProtocol implements ReceiverSink {
   private readonly handler: ProtocolHandler;
   private readonly receiver: Receiver;
   private readonly keys: MaskKeySource | null;
+  /** Allocates outgoing frames. */
   private readonly allocate: Allocate;
   private readonly autoPong: boolean;
-  private readonly encodeText: (text: string) => Uint8Array;
+  private readonly encodeText: (text: string, room?: number) => Uint8Array;
 
   constructor(handler: ProtocolHandler, options: ProtocolOptions & ProtocolInternals) {
     this.handler = handler;
     this.server = options.role === 'server';
     this.extensions = options.extensions ?? [];
-    this.allocate = options.allocate ?? defaultAllocate;
+    const allocate = options.allocate ?? defaultAllocate;
+    this.allocate = options.allocateFrame ?? allocate;
     this.autoPong = options.autoPong ?? true;
     this.encodeText = options.encodeText ?? defaultEncodeText;
     const fill = options.randomFill;
@@ -88,7 +105,7 @@ export class WebSocketProtocol implements ReceiverSink {
         maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_MESSAGE_SIZE,
         maxMessageSize,
         extensions: this.extensions,
-        allocate: this.allocate,
+        allocate,
       },
       this,
     );
@@ -138,9 +155,19 @@ export class WebSocketProtocol implements ReceiverSink {
     if (isText && typeof data !== 'string' && !isValidUtf8(data)) {
       throw new TypeError('text message bytes are not valid UTF-8');
     }
-    let payload = typeof data === 'string' ? this.encodeText(data) : data;
+    if (typeof data === 'string' && isText && this.framesTextDirectly(options)) return this.sendText(data);
+    const payload = typeof data === 'string' ? this.encodeText(data) : data;
+    const opcode = isText ? Opcode.TEXT : Opcode.BINARY;
+    if (this.extensions.length === 0) this.writeMessage(opcode, payload, 0, options.fragmentSize ?? 0);
+    else this.writeTransformed(opcode, payload, options);
+    return true;
+  }
+
+  /** Lets the extensions transform a message (RFC 6455 §9: in their negotiated order), then sends it. */
+  private writeTransformed(opcode: number, data: Uint8Array, options: SendOptions): void {
+    let payload = data;
     let rsv = 0;
-    const info = { isText, compress: options.compress ?? true };
+    const info = { isText: opcode === Opcode.TEXT, compress: options.compress ?? true };
     for (const extension of this.extensions) {
       const encoded = extension.encode(payload, info);
       if (encoded !== null) {
@@ -148,7 +175,27 @@ export class WebSocketProtocol implements ReceiverSink {
         rsv |= extension.rsv;
       }
     }
-    this.writeMessage(isText ? Opcode.TEXT : Opcode.BINARY, payload, rsv, options.fragmentSize ?? 0);
+    this.writeMessage(opcode, payload, rsv, options.fragmentSize ?? 0);
+  }
+
+  /** True when a text message needs no masking, no extension and no fragmentation. */
+  private framesTextDirectly(options: SendOptions): boolean {
+    const fragmentSize = options.fragmentSize;
+    return this.server && this.extensions.length === 0 && (fragmentSize === undefined || fragmentSize <= 0);
+  }
+
+  /** An unfragmented, unmasked, untransformed text message: the text is encoded right behind its header. */
+  private sendText(text: string): true {
+    const room = MAX_UNMASKED_HEADER;
+    const buffer = this.encodeText(text, room);
+    const length = buffer.length - room;
+    if (length > COALESCE_LIMIT) {
+      this.writeFrame(Opcode.TEXT, buffer.subarray(room), true, 0);
+      return true;
+    }
+    const start = room - headerSize(length, false);
+    writeHeader(buffer, start, Opcode.TEXT, true, 0, length);
+    this.handler.write(buffer.subarray(start));
     return true;
   }
 
@@ -300,8 +347,17 @@ export class WebSocketProtocol implements ReceiverSink {
   }
 
   private writeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): void {
-    const chunks = encodeFrame(this.allocate, opcode, payload, fin, rsv, this.keys?.next());
-    for (const chunk of chunks) this.handler.write(chunk);
+    const key = this.keys === null ? undefined : this.keys.next();
+    const length = payload.length;
+    if (key !== undefined || length <= COALESCE_LIMIT) {
+      this.handler.write(encodeFrameBuffer(this.allocate, opcode, payload, fin, rsv, key));
+      return;
+    }
+    // A large unmasked payload goes out untouched after its own header (no copy).
+    const header = this.allocate(headerSize(length, false));
+    writeHeader(header, 0, opcode, fin, rsv, length);
+    this.handler.write(header);
+    this.handler.write(payload);
   }
 
   private release(): void {

@@ -61,6 +61,26 @@ export function writeHeader(
 export type Allocate = (size: number) => Uint8Array;
 
 /**
+ * Frames one payload into a single buffer: header and payload (masked with `maskKey` when given) copied
+ * together. Suits small payloads and the client role, which must copy to mask anyway.
+ */
+export function encodeFrameBuffer(
+  allocate: Allocate,
+  opcode: number,
+  payload: Uint8Array,
+  fin: boolean,
+  rsv: number,
+  maskKey?: Uint8Array,
+): Uint8Array {
+  const length = payload.length;
+  const frame = allocate(headerSize(length, maskKey !== undefined) + length);
+  const start = writeHeader(frame, 0, opcode, fin, rsv, length, maskKey);
+  if (maskKey) mask(payload, maskKey, frame, start);
+  else frame.set(payload, start);
+  return frame;
+}
+
+/**
  * Frames one payload. Returns one buffer (header and payload together) when the payload is small or must
  * be masked anyway, otherwise the header and the untouched payload as two buffers, so that large payloads
  * are never copied in the server role.

@@ -10,11 +10,45 @@ import { ProtocolError } from './errors.js';
 import type { Extension } from './extension.js';
 import { checkFrameHeader, type FrameContext } from './frame-checks.js';
 import type { Allocate } from './frame-writer.js';
-import { unmask } from './mask.js';
+import { mask, unmask } from './mask.js';
 import { Utf8Validator } from './utf8.js';
 
 const EMPTY = new Uint8Array(0);
 const TWO_POW_32 = 0x100000000;
+/** Largest frame header: 2 + 8 (64-bit length) + 4 (masking key) bytes (RFC 6455 §5.2). */
+const MAX_HEADER = 14;
+/**
+ * The masking key in the form `unmask` takes, filled from a receiver's number just before each call and
+ * shared by every receiver (unmasking is synchronous), so that a connection holds no typed array for it.
+ */
+const KEY = new Uint8Array(4);
+
+/** Reads the 4-byte masking key at `k` as one unsigned 32-bit number (RFC 6455 §5.2, §5.3). */
+function readMaskKey(buf: Uint8Array, k: number): number {
+  return ((buf[k]! << 24) | (buf[k + 1]! << 16) | (buf[k + 2]! << 8) | buf[k + 3]!) >>> 0;
+}
+
+/** Unmasks `piece` with the key held as a number; `offset` is the piece's position in the payload. */
+function unmaskWith(piece: Uint8Array, key: number, offset: number): void {
+  KEY[0] = key >>> 24;
+  KEY[1] = (key >>> 16) & 0xff;
+  KEY[2] = (key >>> 8) & 0xff;
+  KEY[3] = key & 0xff;
+  unmask(piece, KEY, offset);
+}
+
+/**
+ * Writes `piece` unmasked into `target` at `targetOffset`; `offset` is the piece's position in the payload
+ * (RFC 6455 §5.3: byte i uses key byte i mod 4, so the key is rotated to start at `offset`).
+ */
+function unmaskInto(piece: Uint8Array, key: number, offset: number, target: Uint8Array, at: number): void {
+  const rotated = offset & 3 ? ((key << (8 * (offset & 3))) | (key >>> (32 - 8 * (offset & 3)))) >>> 0 : key;
+  KEY[0] = rotated >>> 24;
+  KEY[1] = (rotated >>> 16) & 0xff;
+  KEY[2] = (rotated >>> 8) & 0xff;
+  KEY[3] = rotated & 0xff;
+  mask(piece, KEY, target, at);
+}
 
 /** Where the receiver delivers what it parsed. */
 export interface ReceiverSink {
@@ -80,11 +114,11 @@ export class Receiver implements FrameContext {
   private readonly extensions: readonly Extension[];
   private readonly allocate: Allocate;
   private readonly sink: ReceiverSink;
-  // An incomplete header carried over from the previous chunk.
-  private readonly scratch = new Uint8Array(14);
+  // An incomplete header carried over from the previous chunk (allocated the first time a header is split).
+  private scratch: Uint8Array | null = null;
   private scratchLength = 0;
-  // The frame whose payload is being read.
-  private readonly maskKey = new Uint8Array(4);
+  // The frame whose payload is being read; the masking key as a number, not a typed array (memory).
+  private maskKey = 0;
   private inPayload = false;
   private fin = false;
   private opcode = 0;
@@ -161,6 +195,7 @@ export class Receiver implements FrameContext {
         return pos + size;
       }
     }
+    this.scratch ??= new Uint8Array(MAX_HEADER);
     const scratch = this.scratch;
     while (pos < chunk.length) {
       scratch[this.scratchLength++] = chunk[pos++]!;
@@ -183,13 +218,7 @@ export class Receiver implements FrameContext {
     const len7 = b1 & 0x7f;
     const length = readLength(buf, p + 2, len7);
     checkFrameHeader(this, fin, rsv, opcode, masked, length);
-    if (masked) {
-      const k = p + headerLength(b1) - 4;
-      this.maskKey[0] = buf[k]!;
-      this.maskKey[1] = buf[k + 1]!;
-      this.maskKey[2] = buf[k + 2]!;
-      this.maskKey[3] = buf[k + 3]!;
-    }
+    if (masked) this.maskKey = readMaskKey(buf, p + headerLength(b1) - 4);
     this.fin = fin;
     this.opcode = opcode;
     this.masked = masked;
@@ -215,13 +244,40 @@ export class Receiver implements FrameContext {
   private readPayload(chunk: Uint8Array, pos: number): number {
     const take = Math.min(this.frameLength - this.frameReceived, chunk.length - pos);
     const piece = chunk.subarray(pos, pos + take);
-    if (this.masked) unmask(piece, this.maskKey, this.frameReceived);
+    if (this.masked && this.opcode < 0x8 && this.messageRsv === 0) {
+      // A message that spans chunks must be copied anyway: unmask while copying (one pass less).
+      if (this.buffer !== null || this.frameReceived + take < this.frameLength) {
+        this.unmaskIntoMessage(piece);
+        return pos + take;
+      }
+    }
+    if (this.masked) unmaskWith(piece, this.maskKey, this.frameReceived);
     this.frameReceived += take;
     const frameDone = this.frameReceived === this.frameLength;
     if (frameDone) this.inPayload = false;
     if (this.opcode >= 0x8) this.controlPiece(piece, frameDone);
     else this.dataPiece(piece, frameDone);
     return pos + take;
+  }
+
+  /** Unmasks a piece of an uncompressed data frame straight into the message buffer. */
+  private unmaskIntoMessage(piece: Uint8Array): void {
+    const offset = this.messageSize;
+    const size = offset + piece.length;
+    if (size > this.maxMessageSize) this.tooBig();
+    const keyOffset = this.frameReceived;
+    this.frameReceived += piece.length;
+    if (this.buffer === null || this.buffer.length < size) this.grow(offset, size);
+    const target = this.buffer!;
+    unmaskInto(piece, this.maskKey, keyOffset, target, offset);
+    this.messageSize = size;
+    const frameDone = this.frameReceived === this.frameLength;
+    if (frameDone) this.inPayload = false;
+    // RFC 6455 §8.1: fail as soon as the text can no longer be valid UTF-8.
+    if (this.messageOpcode === Opcode.TEXT && !this.validator!.feed(target.subarray(offset, size))) {
+      this.invalidUtf8();
+    }
+    if (frameDone && this.fin) this.finishMessage();
   }
 
   private controlPiece(piece: Uint8Array, frameDone: boolean): void {
@@ -286,8 +342,8 @@ export class Receiver implements FrameContext {
     const exact = this.fin && this.messageRsv === 0;
     const wanted = exact ? size + this.frameLength - this.frameReceived : Math.max(size * 2, 1024);
     const next = this.allocate(Math.max(size, Math.min(wanted, this.maxMessageSize)));
-    const current = this.buffer ?? this.first!;
-    next.set(current.subarray(0, filled), 0);
+    const current = this.buffer ?? this.first;
+    if (current !== null && filled > 0) next.set(current.subarray(0, filled), 0);
     this.first = null;
     this.buffer = next;
   }

@@ -73,6 +73,13 @@ function logMessage(error: ProtocolError | TransportError): string {
 }
 
 /**
+ * The listener table of a connection. EventEmitter's own (`{ __proto__: null }`) is a dictionary-mode
+ * object of about 300 bytes; an instance of this prototype-less class stays a small fast-mode object.
+ */
+function Listeners(): void {}
+Listeners.prototype = Object.create(null);
+
+/**
  * One accepted WebSocket connection.
  *
  * Events: `message` (data: Buffer, isBinary: boolean) — `data` is a view of the received bytes, text is
@@ -108,6 +115,9 @@ export class WebSocketConnection extends EventEmitter implements TransportSink {
   /** @internal Created by the server once the 101 response is written. */
   constructor(setup: ConnectionSetup) {
     super();
+    // EventEmitter reads and writes `_events` itself; only its fresh, empty object is replaced.
+    const self = this as unknown as { _events: object | undefined };
+    if (typeof self._events === 'object') self._events = new (Listeners as unknown as new () => object)();
     this.protocol = setup.protocol;
     this.extensions = setup.extensionsHeader;
     this.remoteAddress = setup.socket.remoteAddress ?? '';

@@ -4,8 +4,9 @@
  * @module
  */
 import type { Buffer } from 'node:buffer';
+import * as crypto from 'node:crypto';
 import type { HandshakeFailureReason } from '../observability/metric-types.js';
-import { WEBSOCKET_VERSION } from '../protocol/constants.js';
+import { WEBSOCKET_GUID, WEBSOCKET_VERSION } from '../protocol/constants.js';
 import { HandshakeError } from '../protocol/errors.js';
 import type { Extension } from '../protocol/extension.js';
 import { computeAccept, hasToken } from '../protocol/handshake.js';
@@ -102,6 +103,17 @@ export function rejectHandshake(
   rejectSocket(pending.socket, response, config.transport.wheel);
 }
 
+type OneShotHash = (algorithm: string, data: string, encoding: 'base64') => string;
+/** `crypto.hash` (Node >= 20.12): one call, no Hash object (and no native context left for the GC). */
+const oneShotHash = (crypto as { hash?: OneShotHash }).hash;
+
+/** `Sec-WebSocket-Accept` for `key` (RFC 6455 §4.2.2), without a Hash object where Node allows. */
+function acceptFor(key: string): string {
+  return typeof oneShotHash === 'function'
+    ? oneShotHash('sha1', key + WEBSOCKET_GUID, 'base64')
+    : computeAccept(key);
+}
+
 function closeAll(extensions: readonly Extension[]): void {
   for (const extension of extensions) extension.close();
 }
@@ -127,7 +139,7 @@ export function acceptUpgrade(
   let response: string;
   try {
     response = buildServerResponse({
-      accept: computeAccept(info.key),
+      accept: acceptFor(info.key),
       protocol,
       extensionsHeader: negotiated.header,
       headers: request.responseHeaders,

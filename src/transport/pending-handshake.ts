@@ -8,6 +8,7 @@ import type { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { HandshakeError } from '../protocol/errors.js';
 import { type HttpRequestHead, HttpRequestParser } from '../protocol/http-head.js';
+import { kSocketOwner, type OwnedSocket, setSocketOwner } from './socket-owner.js';
 import { asBuffer } from './socket-transport.js';
 import { type TimerWheel, UNSCHEDULED, type WheelEntry } from './timer-wheel.js';
 
@@ -55,9 +56,10 @@ export class PendingHandshake implements WheelEntry {
     this.sink = sink;
     this.wheel = wheel;
     this.parser = maxHeaderSize === null ? null : new HttpRequestParser({ maxHeaderSize });
+    setSocketOwner(socket, this);
     socket.on('error', ignoreSocketError);
-    socket.on('close', this.onClose);
-    if (this.parser !== null) socket.on('data', this.onData);
+    socket.on('close', onPendingClose);
+    if (this.parser !== null) socket.on('data', onPendingData);
     if (timeout > 0) wheel.schedule(this, timeout);
   }
 
@@ -66,7 +68,7 @@ export class PendingHandshake implements WheelEntry {
     if (this.done) return;
     this.done = true;
     this.wheel.cancel(this);
-    this.socket.removeListener('close', this.onClose);
+    this.socket.removeListener('close', onPendingClose);
     this.stopReading();
   }
 
@@ -79,12 +81,13 @@ export class PendingHandshake implements WheelEntry {
   private stopReading(): void {
     if (this.parser === null) return;
     this.parser = null;
-    this.socket.removeListener('data', this.onData);
+    this.socket.removeListener('data', onPendingData);
     // Keep further bytes (the first frames) in the kernel until the connection is set up or rejected.
     this.socket.pause();
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** @internal Bytes of the request head. */
+  onData(chunk: Buffer): void {
     const parser = this.parser;
     if (parser === null) return;
     let result: ReturnType<HttpRequestParser['feed']>;
@@ -99,13 +102,23 @@ export class PendingHandshake implements WheelEntry {
     if (result === null) return;
     this.stopReading();
     this.sink.onRequestHead(this, result.head, asBuffer(result.rest));
-  };
+  }
 
-  private readonly onClose = (): void => {
+  /** @internal The socket closed. */
+  onClose(): void {
     if (this.done) return;
     this.done = true;
     this.wheel.cancel(this);
     this.stopReading();
     this.sink.onHandshakeAbort(this);
-  };
+  }
+}
+
+// Shared listeners: a handshake costs no closures (see socket-owner.ts).
+function onPendingData(this: OwnedSocket<PendingHandshake>, chunk: Buffer): void {
+  this[kSocketOwner].onData(chunk);
+}
+
+function onPendingClose(this: OwnedSocket<PendingHandshake>): void {
+  this[kSocketOwner].onClose();
 }

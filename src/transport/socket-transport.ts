@@ -16,10 +16,20 @@ import type { PreparedMessage } from '../protocol/prepared-message.js';
 import type { ProtocolHandler } from '../protocol/types.js';
 import { ConnectionTimers } from './connection-timers.js';
 import { TransportError, type TransportErrorCode } from './errors.js';
+import { allocateFrame } from './frame-pool.js';
 import { installNodeAccelerators } from './node-accelerators.js';
 import type { TransportConfig } from './options.js';
+import {
+  addToBatch,
+  type BatchTarget,
+  batchedBytes,
+  batchOwner,
+  flushBatch,
+  receiveBatched,
+} from './receive-batch.js';
 import { releasableExtensions } from './releasable.js';
 import { type SendCallback, SendCallbacks } from './send-callbacks.js';
+import { kSocketOwner, type OwnedSocket, setSocketOwner } from './socket-owner.js';
 import { type Corkable, corkForTick, flushNow } from './write-batcher.js';
 
 installNodeAccelerators();
@@ -48,8 +58,14 @@ const PAUSED_BACKPRESSURE = 1;
 export const PAUSED_APPLICATION = 2;
 
 const NO_OPTIONS: SendOptions = Object.freeze({});
-function encodeUtf8(text: string): Buffer {
-  return Buffer.from(text, 'utf8');
+/** Shared by every connection without extensions (most of them), instead of an empty array each. */
+const NO_EXTENSIONS = Object.freeze([]) as unknown as Extension[];
+/** UTF-8 bytes of `text`, after `room` spare bytes for a frame header (see `ProtocolInternals`). */
+function encodeUtf8(text: string, room = 0): Buffer {
+  if (room === 0) return Buffer.from(text, 'utf8');
+  const out = allocateFrame(room + Buffer.byteLength(text, 'utf8'));
+  out.write(text, room, 'utf8');
+  return out;
 }
 
 /** A Buffer over the same memory as `view`, without copying. */
@@ -63,7 +79,7 @@ function countSent(metrics: TransportMetrics, isBinary: boolean): void {
 }
 
 /** One WebSocket connection over one socket, after the opening handshake. */
-export class SocketTransport extends ConnectionTimers implements ProtocolHandler, Corkable {
+export class SocketTransport extends ConnectionTimers implements ProtocolHandler, Corkable, BatchTarget {
   /** OPEN, CLOSING once a close frame was sent or received, CLOSED once the socket closed. */
   readyState: ReadyState = ReadyState.OPEN;
   readonly socket: Socket;
@@ -86,8 +102,14 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
   /** The close code we failed the connection with, when the protocol failed it. */
   private failCode = 0;
 
-  constructor(socket: Socket, sink: TransportSink, config: TransportConfig, extensions: Extension[] = []) {
-    super(config, releasableExtensions(extensions));
+  constructor(
+    socket: Socket,
+    sink: TransportSink,
+    config: TransportConfig,
+    negotiated: Extension[] = NO_EXTENSIONS,
+  ) {
+    const extensions = negotiated.length === 0 ? NO_EXTENSIONS : negotiated;
+    super(config, extensions === NO_EXTENSIONS ? null : releasableExtensions(extensions));
     this.socket = socket;
     this.sink = sink;
     this.metrics = config.metrics;
@@ -98,6 +120,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
       maxMessageSize: config.maxPayload,
       autoPong: config.autoPong,
       allocate: Buffer.allocUnsafe,
+      allocateFrame,
       encodeText: encodeUtf8,
     });
   }
@@ -109,19 +132,21 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
   start(head?: Uint8Array): void {
     const socket = this.socket;
     socket.setNoDelay(true);
-    socket.setTimeout(0);
+    // Clear an idle timeout set by an http.Server; calling it unconditionally would add a `timeout`
+    // property (memory) to every socket of the standalone listener, which never had one.
+    if (socket.timeout) socket.setTimeout(0);
     listen(socket, this);
     this.startTimers();
     if (head !== undefined && head.length > 0) {
       this.metrics?.bytesReceived.inc(head.length);
-      this.protocol.receive(head);
+      receiveBatched(this, head);
     }
     if (this.paused === 0 && this.readyState !== ReadyState.CLOSED) socket.resume();
   }
 
   /** Bytes written to the socket and not yet flushed to the kernel. */
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + batchedBytes(this);
   }
 
   /**
@@ -217,22 +242,57 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
 
   // --- ProtocolHandler ---------------------------------------------------------------------------------
 
-  /** @internal Writes one buffer of frame bytes (batched with the rest of this tick's writes). */
+  /**
+   * @internal Writes one buffer of frame bytes: batched with the other replies to the chunk being parsed,
+   * else with the rest of this tick's writes.
+   */
   write(data: Uint8Array): void {
-    if (this.ending || this.readyState === ReadyState.CLOSED) return;
     const socket = this.socket;
-    corkForTick(this);
+    // `writableEnded`: Node ends a socket that does not allow half-open connections by itself (see listen).
+    if (this.ending || this.readyState === ReadyState.CLOSED || socket.writableEnded) return;
     const length = data.byteLength;
     this.bytesQueued += length;
     this.metrics?.bytesSent.inc(length);
+    if (batchOwner() === this) {
+      addToBatch(data);
+      // Near the high water mark: write out now, so that backpressure can pause parsing mid-chunk.
+      const pending = socket.writableLength + batchedBytes(this);
+      if (this.tracking || this.needDrain || pending >= this.config.highWaterMark) flushBatch();
+      return;
+    }
+    corkForTick(this);
+    this.writeOut(data);
+    // Checked under the cork: `send()` returns false as soon as `bufferedAmount` reaches the mark.
+    this.checkBackpressure();
+  }
+
+  /** @internal Hands `data` (already counted in `bytesQueued`) to the socket. */
+  writeOut(data: Uint8Array): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
     // Track the write that passes the high water mark and every write after it, so that one of their
     // completions sees the buffer fall to the low water mark.
-    if (this.tracking || this.needDrain || socket.writableLength + length >= this.config.highWaterMark) {
+    if (
+      this.tracking ||
+      this.needDrain ||
+      socket.writableLength + data.byteLength >= this.config.highWaterMark
+    ) {
       socket.write(data, this.writtenCallback());
-      if (!this.needDrain && socket.writableLength >= this.config.highWaterMark) this.startBackpressure();
     } else {
       socket.write(data);
     }
+  }
+
+  /** @internal Starts backpressure when the socket holds `highWaterMark` bytes or more. */
+  checkBackpressure(): void {
+    const socket = this.socket;
+    if (this.needDrain || socket.destroyed) return;
+    if (socket.writableLength >= this.config.highWaterMark) this.startBackpressure();
+  }
+
+  /** @internal Parses a received chunk (inside a write batch, see receive-batch.ts). */
+  parseChunk(chunk: Uint8Array): void {
+    this.protocol.receive(chunk);
   }
 
   /** @internal */
@@ -346,7 +406,10 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
   private startBackpressure(): void {
     this.needDrain = true;
     this.metrics?.backpressureEvents.inc();
-    this.pauseReading(PAUSED_BACKPRESSURE);
+    // A server stops reading from a peer that does not read its replies, so that peer cannot make it
+    // queue without bound. A client keeps reading, as browsers do: if both ends stopped reading while
+    // their send buffers were full, an echo-style exchange of large messages would deadlock.
+    if (this.config.role === 'server') this.pauseReading(PAUSED_BACKPRESSURE);
   }
 
   private enterClosing(): void {
@@ -359,6 +422,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
   private endSocket(): void {
     if (this.ending) return;
     this.ending = true;
+    if (batchOwner() === this) flushBatch();
     flushNow(this);
     this.socket.end();
   }
@@ -411,32 +475,32 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
 }
 
 // Socket listeners shared by every connection (EventEmitter calls them with `this` = the socket), so
-// that a connection costs no closures; the socket points back to its transport.
-const kTransport = Symbol('conduit.transport');
-
-type TransportSocket = Socket & { [kTransport]: SocketTransport };
+// that a connection costs no closures; the socket points back to its transport (socket-owner.ts).
+type TransportSocket = OwnedSocket<SocketTransport>;
 
 function onSocketData(this: TransportSocket, chunk: Buffer): void {
-  const transport = this[kTransport];
+  const transport = this[kSocketOwner];
   transport.metrics?.bytesReceived.inc(chunk.length);
-  transport.protocol.receive(chunk);
+  receiveBatched(transport, chunk);
 }
 
 function onSocketEnd(this: TransportSocket): void {
-  this[kTransport].socketEnded();
+  this[kSocketOwner].socketEnded();
 }
 
 function onSocketClose(this: TransportSocket): void {
-  this[kTransport].socketClosed();
+  this[kSocketOwner].socketClosed();
 }
 
 /** ECONNRESET, EPIPE, TLS errors: 'close' follows and reports 1006; nothing else to do. */
 function onSocketError(): void {}
 
 function listen(socket: Socket, transport: SocketTransport): void {
-  (socket as TransportSocket)[kTransport] = transport;
+  setSocketOwner(socket, transport);
   socket.on('data', onSocketData);
-  socket.on('end', onSocketEnd);
+  // Without half-open support Node ends the socket itself once the peer's FIN arrives, flushing what is
+  // corked first; a listener of our own would only cost every connection an array of two listeners.
+  if (socket.allowHalfOpen) socket.on('end', onSocketEnd);
   socket.on('close', onSocketClose);
   // The handshake layer may have installed an error listener already; one is enough.
   if (socket.listenerCount('error') === 0) socket.on('error', onSocketError);
