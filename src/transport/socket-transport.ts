@@ -29,28 +29,13 @@ import {
 } from './receive-batch.js';
 import { releasableExtensions } from './releasable.js';
 import { type SendCallback, SendCallbacks } from './send-callbacks.js';
-import { kSocketOwner, type OwnedSocket, setSocketOwner } from './socket-owner.js';
+import { listen } from './socket-listeners.js';
+import type { TransportSink } from './transport-sink.js';
 import { type Corkable, corkForTick, flushNow } from './write-batcher.js';
 
 installNodeAccelerators();
 
-/** Receives what a {@link SocketTransport} produces; the server and client connection classes implement it. */
-export interface TransportSink {
-  /** A complete message; `data` is a view (not a copy) of what was received. */
-  onMessage(data: Buffer, isBinary: boolean): void;
-  onPing(payload: Buffer): void;
-  onPong(payload: Buffer): void;
-  /** `bufferedAmount` fell to the low water mark after `send()` had returned false. */
-  onDrain(): void;
-  /** A protocol violation (a close frame was sent) or a transport limit or timer ended the connection. */
-  onError(error: ProtocolError | TransportError): void;
-  /**
-   * The TCP connection is closed; called exactly once. `code` is the status code of the close frame
-   * received (1005 when it had none); without one, the code we failed the connection with after a
-   * protocol error (1002, 1007, 1009...), else 1006.
-   */
-  onClose(code: number, reason: string): void;
-}
+export type { TransportSink } from './transport-sink.js';
 
 /** Reasons to stop reading from the socket, as bits. */
 const PAUSED_BACKPRESSURE = 1;
@@ -472,36 +457,4 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
     this.metrics?.closed(code, this.closedLocally ? 'local' : 'remote');
     this.sink.onClose(code, protocol.closeReceived ? protocol.closeReason : '');
   }
-}
-
-// Socket listeners shared by every connection (EventEmitter calls them with `this` = the socket), so
-// that a connection costs no closures; the socket points back to its transport (socket-owner.ts).
-type TransportSocket = OwnedSocket<SocketTransport>;
-
-function onSocketData(this: TransportSocket, chunk: Buffer): void {
-  const transport = this[kSocketOwner];
-  transport.metrics?.bytesReceived.inc(chunk.length);
-  receiveBatched(transport, chunk);
-}
-
-function onSocketEnd(this: TransportSocket): void {
-  this[kSocketOwner].socketEnded();
-}
-
-function onSocketClose(this: TransportSocket): void {
-  this[kSocketOwner].socketClosed();
-}
-
-/** ECONNRESET, EPIPE, TLS errors: 'close' follows and reports 1006; nothing else to do. */
-function onSocketError(): void {}
-
-function listen(socket: Socket, transport: SocketTransport): void {
-  setSocketOwner(socket, transport);
-  socket.on('data', onSocketData);
-  // Without half-open support Node ends the socket itself once the peer's FIN arrives, flushing what is
-  // corked first; a listener of our own would only cost every connection an array of two listeners.
-  if (socket.allowHalfOpen) socket.on('end', onSocketEnd);
-  socket.on('close', onSocketClose);
-  // The handshake layer may have installed an error listener already; one is enough.
-  if (socket.listenerCount('error') === 0) socket.on('error', onSocketError);
 }
