@@ -94,18 +94,10 @@ export function encodeFrame(
   maskKey?: Uint8Array,
 ): Uint8Array[] {
   const length = payload.length;
-  const size = headerSize(length, maskKey !== undefined);
-  if (maskKey) {
-    const frame = allocate(size + length);
-    const start = writeHeader(frame, 0, opcode, fin, rsv, length, maskKey);
-    mask(payload, maskKey, frame, start);
-    return [frame];
+  if (maskKey || length <= COALESCE_LIMIT) {
+    return [encodeFrameBuffer(allocate, opcode, payload, fin, rsv, maskKey)];
   }
-  if (length <= COALESCE_LIMIT) {
-    const frame = allocate(size + length);
-    frame.set(payload, writeHeader(frame, 0, opcode, fin, rsv, length));
-    return [frame];
-  }
+  const size = headerSize(length, false);
   const header = allocate(size);
   writeHeader(header, 0, opcode, fin, rsv, length);
   return [header, payload];
