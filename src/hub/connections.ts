@@ -31,7 +31,12 @@ function upgradeIdentity(data: unknown): SessionIdentity | null {
   if (typeof data !== 'object' || data === null) return null;
   const { auth, info } = data as { auth?: AuthInfo; info?: unknown };
   if (auth === undefined) return null;
-  return { user: auth.user, tenant: auth.tenant, claims: auth.claims, info: info ?? (auth.claims as { info?: unknown }).info ?? null };
+  return {
+    user: auth.user,
+    tenant: auth.tenant,
+    claims: auth.claims,
+    info: info ?? (auth.claims as { info?: unknown }).info ?? null,
+  };
 }
 
 function requestTopic(request: ClientRequest): string | null {
@@ -51,7 +56,14 @@ export class HubConnections {
   /** Starts serving an accepted connection. */
   accept(connection: WebSocketConnection, request: UpgradeRequest): void {
     const { config, stats } = this.hub;
-    const session = new Session(connection, stats, config.maxQueueBytes, config.logger, request.headers.traceparent, sessionKeyOf(request.url));
+    const session = new Session(
+      connection,
+      stats,
+      config.maxQueueBytes,
+      config.logger,
+      request.headers.traceparent,
+      sessionKeyOf(request.url),
+    );
     this.sessions.add(session);
     const limiter = this.limiter();
     let authTimer: NodeJS.Timeout | null = null;
@@ -126,7 +138,12 @@ export class HubConnections {
     session.closed = true;
   }
 
-  private onMessage(session: Session, limiter: MessageRateLimiter | null, data: Buffer, isBinary: boolean): void {
+  private onMessage(
+    session: Session,
+    limiter: MessageRateLimiter | null,
+    data: Buffer,
+    isBinary: boolean,
+  ): void {
     const verdict = limiter === null ? 'ok' : limiter.allow(data.length);
     if (verdict !== 'ok') {
       this.rateLimited(session, verdict === 'exceeded');

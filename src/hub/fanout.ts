@@ -27,7 +27,9 @@ function deliverToEntry(entry: TopicEntry, publication: Publication, topic: stri
     const session = subscription.session;
     if (!addressedTo(publication, session.client, session.user)) continue;
     if (message === null) {
-      message = new PreparedMessage(encodeMessage(topic, publication.data, publication.offset, publication.epoch, pattern));
+      message = new PreparedMessage(
+        encodeMessage(topic, publication.data, publication.offset, publication.epoch, pattern),
+      );
       size = message.payload.length;
     }
     session.deliver(subscription, message, size);
@@ -51,7 +53,12 @@ export function fanOutPublication(topics: LocalTopics, stats: HubStats, publicat
 }
 
 /** Announces a join or leave to the local subscribers of a presence-enabled topic (not to the one concerned). */
-export function fanOutPresence(topics: LocalTopics, type: 'join' | 'leave', engineTopic: string, entry: PresenceEntry): void {
+export function fanOutPresence(
+  topics: LocalTopics,
+  type: 'join' | 'leave',
+  engineTopic: string,
+  entry: PresenceEntry,
+): void {
   const local = topics.exact.get(engineTopic);
   if (local === undefined) return;
   let message: PreparedMessage | null = null;

@@ -39,12 +39,28 @@ type CountName = Exclude<keyof HubStats, 'engineAvailable'>;
 
 const COUNTERS: readonly (readonly [CountName, string, string])[] = [
   ['deliveries', 'conduit_hub_deliveries_total', 'Messages handed to subscribers sockets.'],
-  ['publications', 'conduit_hub_publications_total', 'Publications received from the engine for local subscribers.'],
+  [
+    'publications',
+    'conduit_hub_publications_total',
+    'Publications received from the engine for local subscribers.',
+  ],
   ['publishes', 'conduit_hub_client_publishes_total', 'Client publishes accepted by the engine.'],
-  ['dropped', 'conduit_hub_dropped_messages_total', 'Messages dropped by a drop-oldest or drop-newest policy.'],
-  ['slowDisconnects', 'conduit_hub_slow_consumer_closes_total', 'Connections closed with 1013 as slow consumers.'],
+  [
+    'dropped',
+    'conduit_hub_dropped_messages_total',
+    'Messages dropped by a drop-oldest or drop-newest policy.',
+  ],
+  [
+    'slowDisconnects',
+    'conduit_hub_slow_consumer_closes_total',
+    'Connections closed with 1013 as slow consumers.',
+  ],
   ['errors', 'conduit_hub_errors_total', 'Error messages sent to clients.'],
-  ['rateLimitCloses', 'conduit_hub_rate_limit_closes_total', 'Connections closed with 1008 for exceeding rate limits.'],
+  [
+    'rateLimitCloses',
+    'conduit_hub_rate_limit_closes_total',
+    'Connections closed with 1008 for exceeding rate limits.',
+  ],
   ['degradedSeconds', 'conduit_hub_engine_degraded_seconds_total', 'Seconds the engine was unavailable.'],
 ];
 
@@ -76,5 +92,9 @@ export function registerHubMetrics(registry: Registry, stats: HubStats, gauges: 
   gauge('conduit_hub_subscriptions', 'Subscriptions of local connections.', gauges.subscriptions);
   gauge('conduit_hub_topics', 'Topics and patterns with local subscribers.', gauges.topics);
   gauge('conduit_hub_queued_bytes', 'Bytes queued for slow subscribers.', gauges.queuedBytes);
-  gauge('conduit_hub_engine_available', '1 while the engine is reachable, 0 while degraded.', () => stats.engineAvailable);
+  gauge(
+    'conduit_hub_engine_available',
+    '1 while the engine is reachable, 0 while degraded.',
+    () => stats.engineAvailable,
+  );
 }

@@ -10,6 +10,7 @@ import { isValidTopic } from '../engines/topic-pattern.js';
 import { logsAt } from '../observability/logger.js';
 import type { WebSocketConnection } from '../server/connection.js';
 import { createJwtVerifier, type JwtVerifier } from '../server/middleware/jwt.js';
+import type { WebSocketServer } from '../server/server.js';
 import type { UpgradeRequest } from '../server/upgrade-request.js';
 import { HubConnections } from './connections.js';
 import { fanOutPresence, fanOutPublication } from './fanout.js';
@@ -18,8 +19,7 @@ import { HubStats, registerHubMetrics } from './hub-stats.js';
 import { LocalTopics } from './local-topics.js';
 import { type HubConfig, type HubOptions, resolveHubOptions } from './options.js';
 import { engineTopicOf } from './requests.js';
-import { type HubServerOptions, createHubServer } from './server.js';
-import type { WebSocketServer } from '../server/server.js';
+import { createHubServer, type HubServerOptions } from './server.js';
 import { TopicPolicies } from './topic-policies.js';
 
 /** Options of {@link Hub.publish}. */
@@ -55,10 +55,13 @@ export class Hub implements HubContext {
   private closed = false;
 
   constructor(options: HubOptions = {}) {
-    this.jwtVerifier = options.jwt === undefined ? null : createJwtVerifier({ defaultTenant: '', ...options.jwt });
+    this.jwtVerifier =
+      options.jwt === undefined ? null : createJwtVerifier({ defaultTenant: '', ...options.jwt });
     const verifier = this.jwtVerifier;
     this.config = resolveHubOptions(
-      verifier === null || options.verifyToken !== undefined ? options : { ...options, verifyToken: (token) => verifier.verify(token) },
+      verifier === null || options.verifyToken !== undefined
+        ? options
+        : { ...options, verifyToken: (token) => verifier.verify(token) },
     );
     this.engine = this.config.engine ?? new MemoryEngine();
     this.ownsEngine = this.config.engine === null;
@@ -71,7 +74,9 @@ export class Hub implements HubContext {
       onLeave: (topic, entry) => fanOutPresence(this.topics, 'leave', topic, entry),
       onAvailability: (available) => this.availabilityChanged(available),
     });
-    this.started.catch((error: unknown) => this.config.logger?.error({ err: error, engine: this.engine.name }, 'engine failed to start'));
+    this.started.catch((error: unknown) =>
+      this.config.logger?.error({ err: error, engine: this.engine.name }, 'engine failed to start'),
+    );
     const refresh = Math.max(1000, Math.floor(this.config.presenceTtlMs / 3));
     this.presenceTimer = setInterval(() => this.connections.refreshPresence(), refresh).unref();
     if (this.config.registry !== null) this.registerMetrics(this.config.registry);
@@ -88,7 +93,9 @@ export class Hub implements HubContext {
    */
   attach(options: HubServerOptions = {}): WebSocketServer {
     const server = createHubServer(this, options);
-    server.on('connection', (connection: WebSocketConnection, request: UpgradeRequest) => this.accept(connection, request));
+    server.on('connection', (connection: WebSocketConnection, request: UpgradeRequest) =>
+      this.accept(connection, request),
+    );
     this.servers.push(server);
     return server;
   }
@@ -131,7 +138,9 @@ export class Hub implements HubContext {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.presenceTimer);
-    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await Promise.all(
+      this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     this.connections.closeAll();
     await this.started.catch(() => undefined);
     if (this.ownsEngine) await this.engine.close();
@@ -142,14 +151,16 @@ export class Hub implements HubContext {
     if (!available) {
       this.stats.engineAvailable = 0;
       this.degradedSince = Date.now();
-      if (logsAt(logger, 'warn')) logger.warn({ engine: this.engine.name }, 'engine unavailable: hub degraded');
+      if (logsAt(logger, 'warn'))
+        logger.warn({ engine: this.engine.name }, 'engine unavailable: hub degraded');
       return;
     }
     this.stats.engineAvailable = 1;
     const seconds = this.degradedSince === 0 ? 0 : (Date.now() - this.degradedSince) / 1000;
     this.stats.degradedSeconds += seconds;
     this.degradedSince = 0;
-    if (logsAt(logger, 'info')) logger.info({ engine: this.engine.name, degradedSeconds: seconds }, 'engine available again');
+    if (logsAt(logger, 'info'))
+      logger.info({ engine: this.engine.name, degradedSeconds: seconds }, 'engine available again');
   }
 
   private registerMetrics(registry: Registry): void {

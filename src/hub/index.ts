@@ -9,7 +9,14 @@ export type { HubErrorCode } from './errors.js';
 export { HubError } from './errors.js';
 export type { ServerPublishOptions } from './hub.js';
 export { Hub } from './hub.js';
-export type { AclHook, HubOptions, SlowConsumerPolicy, TokenVerifier, TopicPolicy, TopicRule } from './options.js';
+export type {
+  AclHook,
+  HubOptions,
+  SlowConsumerPolicy,
+  TokenVerifier,
+  TopicPolicy,
+  TopicRule,
+} from './options.js';
 export type { HubServerOptions } from './server.js';
 export type { SessionInfo } from './session-info.js';
 export { HUB_SUBPROTOCOL } from './wire.js';

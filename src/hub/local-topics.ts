@@ -75,10 +75,12 @@ export class LocalTopics {
     if (entry === undefined || !entry.subscriptions.delete(subscription)) return;
     if (entry.subscriptions.size > 0) return;
     map.delete(name);
-    entry.ready.then(
-      () => this.engine.unsubscribe(name),
-      () => undefined,
-    ).catch((error: unknown) => this.logger?.warn({ err: error, topic: name }, 'engine unsubscribe failed'));
+    entry.ready
+      .then(
+        () => this.engine.unsubscribe(name),
+        () => undefined,
+      )
+      .catch((error: unknown) => this.logger?.warn({ err: error, topic: name }, 'engine unsubscribe failed'));
   }
 
   /** Topics and patterns with local subscribers. */

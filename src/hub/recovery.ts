@@ -17,8 +17,13 @@ interface Positioned {
   replay: Publication[];
 }
 
-async function position(hub: HubContext, subscription: Subscription, since: StreamPosition | null): Promise<Positioned> {
-  if (since === null) return { position: await hub.engine.position(subscription.engineTopic), recovered: false, replay: [] };
+async function position(
+  hub: HubContext,
+  subscription: Subscription,
+  since: StreamPosition | null,
+): Promise<Positioned> {
+  if (since === null)
+    return { position: await hub.engine.position(subscription.engineTopic), recovered: false, replay: [] };
   const history = await hub.engine.history(subscription.engineTopic, { since });
   if (!history.complete) return { position: history.position, recovered: false, replay: [] };
   return { position: since, recovered: true, replay: history.publications };
@@ -45,7 +50,10 @@ function replay(subscription: Subscription, publications: Publication[], after: 
     if (publication.excludePublisher && publication.publisher === client) continue;
     if (publication.users !== null && !publication.users.includes(user)) continue;
     last = publication.offset;
-    session.deliverOwn(subscription, encodeMessage(subscription.topic, publication.data, publication.offset, publication.epoch));
+    session.deliverOwn(
+      subscription,
+      encodeMessage(subscription.topic, publication.data, publication.offset, publication.epoch),
+    );
   }
   return last;
 }

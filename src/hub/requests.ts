@@ -21,9 +21,15 @@ export function engineTopicOf(hub: HubContext, tenant: string, topic: string): s
 }
 
 /** Engine failures become `unavailable`; anything else is unexpected (`internal`, logged). */
-export function toHubError(session: Session, error: unknown, id: RequestId | null, topic: string | null): HubError {
+export function toHubError(
+  session: Session,
+  error: unknown,
+  id: RequestId | null,
+  topic: string | null,
+): HubError {
   if (error instanceof HubError) return error.withContext(id, topic);
-  if (error instanceof EngineError) return new HubError('unavailable', 'the message engine is unavailable, retry later', id, topic);
+  if (error instanceof EngineError)
+    return new HubError('unavailable', 'the message engine is unavailable, retry later', id, topic);
   session.log?.error({ err: error, topic }, 'request failed');
   return new HubError('internal', 'internal error', id, topic);
 }
@@ -39,16 +45,26 @@ async function subscribe(hub: HubContext, session: Session, request: Request<'su
   const { topic, id } = request;
   checkTopic(topic, true, id);
   const pattern = isPattern(topic);
-  if (pattern && request.since !== null) throw new HubError('bad_request', 'patterns cannot resume with "since"', id, topic);
-  if (session.subscriptions.has(topic)) throw new HubError('already_subscribed', 'already subscribed', id, topic);
+  if (pattern && request.since !== null)
+    throw new HubError('bad_request', 'patterns cannot resume with "since"', id, topic);
+  if (session.subscriptions.has(topic))
+    throw new HubError('already_subscribed', 'already subscribed', id, topic);
   if (session.subscriptions.size >= hub.config.maxSubscriptions) {
     throw new HubError('limit_exceeded', `at most ${hub.config.maxSubscriptions} subscriptions`, id, topic);
   }
   const acl = hub.config.canSubscribe;
-  if (acl !== null && !(await acl(session, topic))) throw new HubError('forbidden', 'not allowed to subscribe', id, topic);
+  if (acl !== null && !(await acl(session, topic)))
+    throw new HubError('forbidden', 'not allowed to subscribe', id, topic);
   if (session.closed || session.subscriptions.has(topic)) return;
   const policy = hub.policies.of(topic);
-  const subscription = new Subscription(session, topic, engineTopicOf(hub, session.tenant, topic), pattern, policy, request.credit);
+  const subscription = new Subscription(
+    session,
+    topic,
+    engineTopicOf(hub, session.tenant, topic),
+    pattern,
+    policy,
+    request.credit,
+  );
   session.subscriptions.set(topic, subscription);
   try {
     await activateSubscription(hub, subscription, request.since, id);
@@ -62,7 +78,8 @@ async function subscribe(hub: HubContext, session: Session, request: Request<'su
 export function endSubscription(hub: HubContext, subscription: Subscription): void {
   const session = subscription.session;
   subscription.state = 'closed';
-  if (session.subscriptions.get(subscription.topic) === subscription) session.subscriptions.delete(subscription.topic);
+  if (session.subscriptions.get(subscription.topic) === subscription)
+    session.subscriptions.delete(subscription.topic);
   hub.topics.remove(subscription);
   session.release(subscription);
   if (subscription.present) {
@@ -76,7 +93,8 @@ export function endSubscription(hub: HubContext, subscription: Subscription): vo
 
 function unsubscribe(hub: HubContext, session: Session, request: Request<'unsubscribe'>): void {
   const subscription = session.subscriptions.get(request.topic);
-  if (subscription === undefined) throw new HubError('not_subscribed', 'not subscribed', request.id, request.topic);
+  if (subscription === undefined)
+    throw new HubError('not_subscribed', 'not subscribed', request.id, request.topic);
   endSubscription(hub, subscription);
   const answer: { type: string } & Record<string, unknown> = { type: 'unsubscribed', topic: request.topic };
   if (request.id !== null) answer.id = request.id;
@@ -86,19 +104,23 @@ function unsubscribe(hub: HubContext, session: Session, request: Request<'unsubs
 async function publish(hub: HubContext, session: Session, request: Request<'publish'>): Promise<void> {
   const { topic, id } = request;
   checkTopic(topic, false, id);
-  if (!hub.policies.of(topic).clientPublish) throw new HubError('forbidden', 'clients may not publish here', id, topic);
+  if (!hub.policies.of(topic).clientPublish)
+    throw new HubError('forbidden', 'clients may not publish here', id, topic);
   const data = JSON.stringify(request.data);
   if (data.length > hub.config.maxPublishBytes && Buffer.byteLength(data) > hub.config.maxPublishBytes) {
     throw new HubError('limit_exceeded', `data larger than ${hub.config.maxPublishBytes} bytes`, id, topic);
   }
   const acl = hub.config.canPublish;
-  if (acl !== null && !(await acl(session, topic))) throw new HubError('forbidden', 'not allowed to publish', id, topic);
+  if (acl !== null && !(await acl(session, topic)))
+    throw new HubError('forbidden', 'not allowed to publish', id, topic);
   const result = await hub.engine.publish(engineTopicOf(hub, session.tenant, topic), data, {
     history: hub.policies.of(topic).history,
     publisher: session.client,
     excludePublisher: !request.echo,
     // Retries after a reconnect come from another connection: ids are remembered per user or per client key.
-    ...(id === null ? {} : { idempotencyKey: `${session.tenant}|${session.user || `~${session.sessionKey}`}|${id}` }),
+    ...(id === null
+      ? {}
+      : { idempotencyKey: `${session.tenant}|${session.user || `~${session.sessionKey}`}|${id}` }),
   });
   hub.stats.publishes++;
   if (id !== null) session.sendControl({ type: 'ack', id, offset: result.offset, epoch: result.epoch });
@@ -107,11 +129,17 @@ async function publish(hub: HubContext, session: Session, request: Request<'publ
 async function presence(hub: HubContext, session: Session, request: Request<'presence'>): Promise<void> {
   const { topic, id } = request;
   checkTopic(topic, false, id);
-  if (!hub.policies.of(topic).presence) throw new HubError('forbidden', 'presence is not enabled for this topic', id, topic);
+  if (!hub.policies.of(topic).presence)
+    throw new HubError('forbidden', 'presence is not enabled for this topic', id, topic);
   const acl = hub.config.canSubscribe;
-  if (acl !== null && !(await acl(session, topic))) throw new HubError('forbidden', 'not allowed to see presence', id, topic);
+  if (acl !== null && !(await acl(session, topic)))
+    throw new HubError('forbidden', 'not allowed to see presence', id, topic);
   const entries = await hub.engine.presence(engineTopicOf(hub, session.tenant, topic));
-  const clients = entries.map((entry) => ({ client: entry.client, user: entry.user, info: entry.info ?? null }));
+  const clients = entries.map((entry) => ({
+    client: entry.client,
+    user: entry.user,
+    info: entry.info ?? null,
+  }));
   const answer: { type: string } & Record<string, unknown> = { type: 'presence', topic, clients };
   if (id !== null) answer.id = id;
   session.sendControl(answer);
@@ -119,15 +147,25 @@ async function presence(hub: HubContext, session: Session, request: Request<'pre
 
 function credit(session: Session, request: Request<'credit'>): void {
   const subscription = session.subscriptions.get(request.topic);
-  if (subscription === undefined) throw new HubError('not_subscribed', 'not subscribed', request.id, request.topic);
+  if (subscription === undefined)
+    throw new HubError('not_subscribed', 'not subscribed', request.id, request.topic);
   if (!subscription.flowControlled) {
-    throw new HubError('bad_request', 'subscription has no flow control (subscribe with "credit")', request.id, request.topic);
+    throw new HubError(
+      'bad_request',
+      'subscription has no flow control (subscribe with "credit")',
+      request.id,
+      request.topic,
+    );
   }
   session.grant(subscription, request.credit);
 }
 
 /** Runs one request of an authenticated session. */
-export function handleRequest(hub: HubContext, session: Session, request: ClientRequest): Promise<void> | undefined {
+export function handleRequest(
+  hub: HubContext,
+  session: Session,
+  request: ClientRequest,
+): Promise<void> | undefined {
   switch (request.type) {
     case 'subscribe':
       return subscribe(hub, session, request);

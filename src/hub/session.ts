@@ -27,7 +27,8 @@ export interface SessionIdentity {
 
 /** The W3C trace id of a `traceparent` header value, or a new random one. */
 export function traceIdOf(traceparent: string | undefined): string {
-  const match = traceparent === undefined ? null : /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent);
+  const match =
+    traceparent === undefined ? null : /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent);
   return match?.[1] ?? randomBytes(16).toString('hex');
 }
 
@@ -102,7 +103,11 @@ export class Session implements SessionInfo {
   /** Reports a failed request. */
   sendError(error: HubError): void {
     this.stats.errors++;
-    const message: { type: string } & Record<string, unknown> = { type: 'error', code: error.code, message: error.message };
+    const message: { type: string } & Record<string, unknown> = {
+      type: 'error',
+      code: error.code,
+      message: error.message,
+    };
     if (error.id !== null) message.id = error.id;
     if (error.topic !== null) message.topic = error.topic;
     this.sendControl(message);
@@ -179,7 +184,8 @@ export class Session implements SessionInfo {
   }
 
   private enqueue(subscription: Subscription, item: QueuedMessage, queue: Outbox): void {
-    if (this.queuedBytes + item.size > this.maxQueueBytes && !this.makeRoom(subscription, item, queue)) return;
+    if (this.queuedBytes + item.size > this.maxQueueBytes && !this.makeRoom(subscription, item, queue))
+      return;
     queue.push(item);
     this.queuedBytes += item.size;
   }
@@ -189,7 +195,10 @@ export class Session implements SessionInfo {
     switch (subscription.policy.slowConsumer) {
       case 'disconnect':
         this.stats.slowDisconnects++;
-        this.log?.warn({ queuedBytes: this.queuedBytes, topic: subscription.topic }, 'slow consumer: connection closed');
+        this.log?.warn(
+          { queuedBytes: this.queuedBytes, topic: subscription.topic },
+          'slow consumer: connection closed',
+        );
         this.connection.close(CLOSE_SLOW_CONSUMER, 'slow consumer');
         this.dispose();
         return false;

@@ -15,7 +15,13 @@ export type RequestId = string | number;
 
 /** A validated client request. */
 export type ClientRequest =
-  | { type: 'subscribe'; topic: string; since: StreamPosition | null; credit: number | null; id: RequestId | null }
+  | {
+      type: 'subscribe';
+      topic: string;
+      since: StreamPosition | null;
+      credit: number | null;
+      id: RequestId | null;
+    }
   | { type: 'unsubscribe'; topic: string; id: RequestId | null }
   | { type: 'publish'; topic: string; data: unknown; echo: boolean; id: RequestId | null }
   | { type: 'presence'; topic: string; id: RequestId | null }
@@ -91,9 +97,20 @@ export function toClientRequest(value: unknown): ClientRequest {
       if (message.echo !== undefined && typeof message.echo !== 'boolean') {
         throw new HubError('bad_request', '"echo" must be a boolean', id);
       }
-      return { type: 'publish', topic: stringField(message, 'topic', id), data: message.data, echo: message.echo !== false, id };
+      return {
+        type: 'publish',
+        topic: stringField(message, 'topic', id),
+        data: message.data,
+        echo: message.echo !== false,
+        id,
+      };
     case 'credit':
-      return { type: 'credit', topic: stringField(message, 'topic', id), credit: creditField(message, id, true)!, id };
+      return {
+        type: 'credit',
+        topic: stringField(message, 'topic', id),
+        credit: creditField(message, id, true)!,
+        id,
+      };
     case 'auth':
       return { type: 'auth', token: stringField(message, 'token', id), id };
     default:
@@ -119,7 +136,13 @@ export function parseClientMessage(text: string): ClientRequest {
  * The `message` a subscriber receives. `data` is already JSON, so the envelope is built by concatenation:
  * one string per publication (per pattern), however many subscribers receive it.
  */
-export function encodeMessage(topic: string, data: string, offset: number, epoch: string, pattern?: string): string {
+export function encodeMessage(
+  topic: string,
+  data: string,
+  offset: number,
+  epoch: string,
+  pattern?: string,
+): string {
   const tail = pattern === undefined ? '}' : `,"pattern":${JSON.stringify(pattern)}}`;
   return `{"type":"message","topic":${JSON.stringify(topic)},"data":${data},"offset":${offset},"epoch":${JSON.stringify(epoch)}${tail}`;
 }

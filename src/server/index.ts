@@ -10,6 +10,7 @@ export type { MetricsOptions } from '../observability/server-metrics.js';
 export type { ConnectionSendOptions, MessageData } from './connection.js';
 export { WebSocketConnection } from './connection.js';
 export type { Message } from './message-iterator.js';
+export * from './middleware/index.js';
 export type {
   HandleProtocols,
   UpgradeHook,

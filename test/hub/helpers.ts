@@ -11,7 +11,10 @@ import { waitFor, withTimeout } from '../server/helpers.js';
 export type Json = Record<string, unknown> & { type: string };
 
 /** A hub served on 127.0.0.1 at a free port; `url` is its `/hub` endpoint. */
-export async function startHub(options: HubOptions = {}, server: HubServerOptions = {}): Promise<{ hub: Hub; url: string; port: number }> {
+export async function startHub(
+  options: HubOptions = {},
+  server: HubServerOptions = {},
+): Promise<{ hub: Hub; url: string; port: number }> {
   const hub = new Hub(options);
   const wss = hub.attach({ port: 0, host: '127.0.0.1', path: '/hub', ...server });
   await waitFor(wss, 'listening');
@@ -71,13 +74,20 @@ export class TestClient {
 
   /** The next message of `type` (optionally on `topic`). */
   nextOf(type: string, topic?: string, ms = 5000): Promise<Json> {
-    return this.next((m) => m.type === type && (topic === undefined || m.topic === topic), `${type} ${topic ?? ''}`, ms);
+    return this.next(
+      (m) => m.type === type && (topic === undefined || m.topic === topic),
+      `${type} ${topic ?? ''}`,
+      ms,
+    );
   }
 
   /** Subscribes and waits for `subscribed`. */
   async subscribe(topic: string, extra: Record<string, unknown> = {}): Promise<Json> {
     this.send({ type: 'subscribe', topic, ...extra });
-    return this.next((m) => (m.type === 'subscribed' || m.type === 'error') && m.topic === topic, `subscribed ${topic}`);
+    return this.next(
+      (m) => (m.type === 'subscribed' || m.type === 'error') && m.topic === topic,
+      `subscribed ${topic}`,
+    );
   }
 
   close(): void {
@@ -95,11 +105,15 @@ export async function connectClient(
     ...(options.origin === undefined ? {} : { origin: options.origin }),
   });
   const client = new TestClient(ws);
-  await withTimeout(new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-  }), 5000, `open ${url}`);
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    }),
+    5000,
+    `open ${url}`,
+  );
   client.id = (await client.nextOf('connected')).client as string;
   return client;
 }
@@ -114,13 +128,15 @@ export async function refusedUpgrade(
     ...(options.origin === undefined ? {} : { origin: options.origin }),
   });
   ws.on('error', () => {});
-  const result = new Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
-    ws.once('unexpected-response', (_req, res) => {
-      resolve({ status: res.statusCode ?? 0, headers: res.headers });
-      res.resume();
-      ws.terminate();
-    });
-    ws.once('open', () => reject(new Error('the upgrade was accepted')));
-  });
+  const result = new Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>(
+    (resolve, reject) => {
+      ws.once('unexpected-response', (_req, res) => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers });
+        res.resume();
+        ws.terminate();
+      });
+      ws.once('open', () => reject(new Error('the upgrade was accepted')));
+    },
+  );
   return withTimeout(result, 5000, `refusal of ${url}`);
 }

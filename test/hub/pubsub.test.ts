@@ -143,4 +143,3 @@ describe('hub publish/subscribe', () => {
     assert.equal(plain.ws.protocol, '');
   });
 });
-
