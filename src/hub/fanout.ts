@@ -4,7 +4,7 @@
  * receive it.
  * @module
  */
-import type { PresenceEntry, Publication } from '../engines/engine.js';
+import type { Engine, PresenceEntry, Publication } from '../engines/engine.js';
 import { PreparedMessage } from '../protocol/prepared-message.js';
 import type { HubStats } from './hub-stats.js';
 import { type LocalTopics, prefixOf, type TopicEntry } from './local-topics.js';
@@ -42,7 +42,17 @@ export function fanOutPublication(topics: LocalTopics, stats: HubStats, publicat
   const prefix = prefixOf(publication.topic);
   const topic = publication.topic.slice(prefix.length);
   const entry = topics.exact.get(publication.topic);
-  if (entry !== undefined) deliverToEntry(entry, publication, topic);
+  if (entry !== undefined) {
+    if (entry.held !== null) {
+      entry.held.push(publication);
+      return;
+    }
+    // After a catch-up (see catchUp) the engine may still deliver what was already fanned out.
+    if (publication.epoch === entry.lastEpoch && publication.offset <= entry.lastOffset) return;
+    entry.lastOffset = publication.offset;
+    entry.lastEpoch = publication.epoch;
+    deliverToEntry(entry, publication, topic);
+  }
   if (topics.patterns.size === 0) return;
   for (const patternEntry of topics.patterns.values()) {
     // Patterns match within their tenant only: `>` of one tenant must not see another tenant's topics.
@@ -50,6 +60,39 @@ export function fanOutPublication(topics: LocalTopics, stats: HubStats, publicat
       deliverToEntry(patternEntry, publication, topic, patternEntry.clientPattern);
     }
   }
+}
+
+/**
+ * Fans out what an exact topic's local subscribers missed while the node was cut off from the engine
+ * (publications other nodes made meanwhile). Returns false when history no longer covers the gap.
+ */
+export async function catchUp(
+  engine: Engine,
+  topics: LocalTopics,
+  stats: HubStats,
+  engineTopic: string,
+): Promise<boolean> {
+  const entry = topics.exact.get(engineTopic);
+  if (entry === undefined || entry.lastEpoch === '' || entry.held !== null) return true;
+  entry.held = [];
+  let complete = false;
+  try {
+    const history = await engine.history(engineTopic, {
+      since: { offset: entry.lastOffset, epoch: entry.lastEpoch },
+    });
+    complete = history.complete;
+    const held = entry.held;
+    entry.held = null;
+    for (const publication of history.publications) fanOutPublication(topics, stats, publication);
+    for (const publication of held) fanOutPublication(topics, stats, publication);
+  } finally {
+    if (entry.held !== null) {
+      const held = entry.held;
+      entry.held = null;
+      for (const publication of held) fanOutPublication(topics, stats, publication);
+    }
+  }
+  return complete;
 }
 
 /** Announces a join or leave to the local subscribers of a presence-enabled topic (not to the one concerned). */

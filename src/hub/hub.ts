@@ -13,7 +13,7 @@ import { createJwtVerifier, type JwtVerifier } from '../server/middleware/jwt.js
 import type { WebSocketServer } from '../server/server.js';
 import type { UpgradeRequest } from '../server/upgrade-request.js';
 import { HubConnections } from './connections.js';
-import { fanOutPresence, fanOutPublication } from './fanout.js';
+import { catchUp, fanOutPresence, fanOutPublication } from './fanout.js';
 import type { HubContext } from './hub-context.js';
 import { HubStats, registerHubMetrics } from './hub-stats.js';
 import { LocalTopics } from './local-topics.js';

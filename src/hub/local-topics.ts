@@ -3,7 +3,7 @@
  * engine once, however many local subscribers it has, and fans publications out locally.
  * @module
  */
-import type { Engine } from '../engines/engine.js';
+import type { Engine, Publication } from '../engines/engine.js';
 import { compilePattern } from '../engines/topic-pattern.js';
 import type { Logger } from '../observability/logger.js';
 import type { Subscription } from './subscription.js';
@@ -20,6 +20,11 @@ export interface TopicEntry {
   /** For patterns: the pattern as clients named it. */
   readonly clientPattern: string;
   failed: boolean;
+  /** Position of the last publication fanned out (exact topics): catch-up after an outage starts there. */
+  lastOffset: number;
+  lastEpoch: string;
+  /** While catching up after an outage: live publications wait here, so that delivery stays in order. */
+  held: Publication[] | null;
 }
 
 /** Separates a tenant from a topic in engine names; clients cannot use it in topic names. */
@@ -54,6 +59,9 @@ export class LocalTopics {
         matches: subscription.isPattern ? compilePattern(name.slice(prefix.length)) : null,
         clientPattern: subscription.topic,
         failed: false,
+        lastOffset: 0,
+        lastEpoch: '',
+        held: null,
       };
       // A failed engine subscription is forgotten, so that the next subscriber tries again.
       created.ready.catch(() => {
