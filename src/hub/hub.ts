@@ -161,6 +161,21 @@ export class Hub implements HubContext {
     this.degradedSince = 0;
     if (logsAt(logger, 'info'))
       logger.info({ engine: this.engine.name, degradedSeconds: seconds }, 'engine available again');
+    this.catchUpAll();
+  }
+
+  /** After an outage: fans out what other nodes published while this one could not hear them. */
+  private catchUpAll(): void {
+    const logger = this.config.logger;
+    for (const topic of [...this.topics.exact.keys()]) {
+      catchUp(this.engine, this.topics, this.stats, topic).then(
+        (complete) => {
+          if (!complete)
+            logger?.warn({ topic }, 'history no longer covers the outage: subscribers missed messages');
+        },
+        (error: unknown) => logger?.warn({ err: error, topic }, 'catch-up after the outage failed'),
+      );
+    }
   }
 
   private registerMetrics(registry: Registry): void {
