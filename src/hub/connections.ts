@@ -29,13 +29,14 @@ function sessionKeyOf(url: string): string | null {
 /** What the upgrade hooks established: `data.auth` from the JWT middleware, `data.info` for presence. */
 function upgradeIdentity(data: unknown): SessionIdentity | null {
   if (typeof data !== 'object' || data === null) return null;
-  const { auth, info } = data as { auth?: AuthInfo; info?: unknown };
-  if (auth === undefined) return null;
+  const { auth, info } = data as { auth?: AuthInfo | null; info?: unknown };
+  if (typeof auth !== 'object' || auth === null) return null;
   return {
-    user: auth.user,
-    tenant: auth.tenant,
-    claims: auth.claims,
-    info: info ?? (auth.claims as { info?: unknown }).info ?? null,
+    user: String(auth.user ?? ''),
+    tenant: String(auth.tenant ?? ''),
+    claims: auth.claims ?? null,
+    // Claims come from the application's hook as well as from the JWT middleware: do not trust their shape.
+    info: info ?? (auth.claims as { info?: unknown } | null | undefined)?.info ?? null,
   };
 }
 
@@ -168,6 +169,11 @@ export class HubConnections {
     const fail = (error: unknown): void => {
       if (!session.closed) session.sendError(toHubError(session, error, request.id, requestTopic(request)));
     };
+    if (!this.hub.engineStarted) {
+      // Requests that arrive while the engine connects wait for it (its failure fails them).
+      this.hub.ready().then(() => this.dispatch(session, request), fail);
+      return;
+    }
     try {
       handleRequest(this.hub, session, request)?.catch(fail);
     } catch (error) {

@@ -15,4 +15,8 @@ export interface HubContext {
   readonly policies: TopicPolicies;
   readonly topics: LocalTopics;
   readonly stats: HubStats;
+  /** True once the engine has started. */
+  readonly engineStarted: boolean;
+  /** Settles when the engine has started (or failed to). */
+  ready(): Promise<void>;
 }

@@ -51,6 +51,7 @@ export class Hub implements HubContext {
   private readonly ownsEngine: boolean;
   private readonly started: Promise<void>;
   private readonly presenceTimer: NodeJS.Timeout;
+  engineStarted = false;
   private degradedSince = 0;
   private closed = false;
 
@@ -74,8 +75,12 @@ export class Hub implements HubContext {
       onLeave: (topic, entry) => fanOutPresence(this.topics, 'leave', topic, entry),
       onAvailability: (available) => this.availabilityChanged(available),
     });
-    this.started.catch((error: unknown) =>
-      this.config.logger?.error({ err: error, engine: this.engine.name }, 'engine failed to start'),
+    this.started.then(
+      () => {
+        this.engineStarted = true;
+      },
+      (error: unknown) =>
+        this.config.logger?.error({ err: error, engine: this.engine.name }, 'engine failed to start'),
     );
     const refresh = Math.max(1000, Math.floor(this.config.presenceTtlMs / 3));
     this.presenceTimer = setInterval(() => this.connections.refreshPresence(), refresh).unref();
