@@ -5,12 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { CliError } from './args.js';
 import { ECHO_USAGE, parseEchoArgs, runEcho } from './echo.js';
+import { serveCommand } from './serve.js';
 
 /** Top-level usage. */
 export const USAGE = `Usage: conduit <command> [options]
 
 Commands:
   echo       run a WebSocket echo server (conduit echo --help)
+  serve      run the hub, an echo endpoint, metrics and health on one port (conduit serve --help)
 
 Options:
   --help     show this help
@@ -60,5 +62,6 @@ export async function main(argv: string[]): Promise<number | null> {
     return 0;
   }
   if (command === 'echo') return echo(rest);
+  if (command === 'serve') return serveCommand(rest);
   return fail(`conduit: unknown command ${JSON.stringify(command)}`, USAGE);
 }
