@@ -35,6 +35,7 @@ function upgradeIdentity(data: unknown): SessionIdentity | null {
     user: String(auth.user ?? ''),
     tenant: String(auth.tenant ?? ''),
     claims: auth.claims ?? null,
+    permissions: Array.isArray(auth.permissions) ? auth.permissions.map(String) : null,
     // Claims come from the application's hook as well as from the JWT middleware: do not trust their shape.
     info: info ?? (auth.claims as { info?: unknown } | null | undefined)?.info ?? null,
   };
@@ -203,7 +204,13 @@ export class HubConnections {
         if (session.closed) return;
         const claims = auth.claims ?? null;
         const info = (claims as { info?: unknown } | null)?.info ?? null;
-        this.ready(session, { user: auth.user, tenant: auth.tenant ?? '', claims, info });
+        this.ready(session, {
+          user: auth.user,
+          tenant: auth.tenant ?? '',
+          claims,
+          info,
+          permissions: auth.permissions ?? null,
+        });
       },
       (error: unknown) => {
         session.log?.info({ err: error }, 'first-message authentication failed');

@@ -32,7 +32,9 @@ export interface TopicRule extends TopicPolicy {
 export type AclHook = (session: SessionInfo, topic: string) => boolean | Promise<boolean>;
 
 /** Verifies a token (a JWT) and says who it belongs to; throws to refuse it. */
-export type TokenVerifier = (token: string) => Promise<{ user: string; tenant?: string; claims?: unknown }>;
+export type TokenVerifier = (
+  token: string,
+) => Promise<{ user: string; tenant?: string; claims?: unknown; permissions?: string[] }>;
 
 /** Options of {@link Hub}. */
 export interface HubOptions {

@@ -8,6 +8,7 @@ import { isPattern, isValidTopic } from '../engines/topic-pattern.js';
 import { HubError } from './errors.js';
 import type { HubContext } from './hub-context.js';
 import { TENANT_SEPARATOR } from './local-topics.js';
+import type { AclHook } from './options.js';
 import { activateSubscription } from './recovery.js';
 import type { Session } from './session.js';
 import { Subscription } from './subscription.js';
@@ -34,6 +35,21 @@ export function toHubError(
   return new HubError('internal', 'internal error', id, topic);
 }
 
+/** The token's permissions (when it has any) and the ACL hook (when set) must both allow. */
+async function allowed(
+  acl: AclHook | null,
+  session: Session,
+  topic: string,
+  action: 'subscribe' | 'publish',
+): Promise<boolean> {
+  const permissions = session.permissions;
+  if (permissions !== null) {
+    const granted = action === 'subscribe' ? permissions.canSubscribe(topic) : permissions.canPublish(topic);
+    if (!granted) return false;
+  }
+  return acl === null || (await acl(session, topic));
+}
+
 function checkTopic(topic: string, allowPattern: boolean, id: RequestId | null): void {
   if (!isValidTopic(topic, allowPattern)) {
     const what = allowPattern ? 'topic or pattern' : 'topic';
@@ -52,9 +68,9 @@ async function subscribe(hub: HubContext, session: Session, request: Request<'su
   if (session.subscriptions.size >= hub.config.maxSubscriptions) {
     throw new HubError('limit_exceeded', `at most ${hub.config.maxSubscriptions} subscriptions`, id, topic);
   }
-  const acl = hub.config.canSubscribe;
-  if (acl !== null && !(await acl(session, topic)))
+  if (!(await allowed(hub.config.canSubscribe, session, topic, 'subscribe'))) {
     throw new HubError('forbidden', 'not allowed to subscribe', id, topic);
+  }
   if (session.closed || session.subscriptions.has(topic)) return;
   const policy = hub.policies.of(topic);
   const subscription = new Subscription(
@@ -110,9 +126,9 @@ async function publish(hub: HubContext, session: Session, request: Request<'publ
   if (data.length > hub.config.maxPublishBytes && Buffer.byteLength(data) > hub.config.maxPublishBytes) {
     throw new HubError('limit_exceeded', `data larger than ${hub.config.maxPublishBytes} bytes`, id, topic);
   }
-  const acl = hub.config.canPublish;
-  if (acl !== null && !(await acl(session, topic)))
+  if (!(await allowed(hub.config.canPublish, session, topic, 'publish'))) {
     throw new HubError('forbidden', 'not allowed to publish', id, topic);
+  }
   const result = await hub.engine.publish(engineTopicOf(hub, session.tenant, topic), data, {
     history: hub.policies.of(topic).history,
     publisher: session.client,
@@ -131,9 +147,9 @@ async function presence(hub: HubContext, session: Session, request: Request<'pre
   checkTopic(topic, false, id);
   if (!hub.policies.of(topic).presence)
     throw new HubError('forbidden', 'presence is not enabled for this topic', id, topic);
-  const acl = hub.config.canSubscribe;
-  if (acl !== null && !(await acl(session, topic)))
+  if (!(await allowed(hub.config.canSubscribe, session, topic, 'subscribe'))) {
     throw new HubError('forbidden', 'not allowed to see presence', id, topic);
+  }
   const entries = await hub.engine.presence(engineTopicOf(hub, session.tenant, topic));
   const clients = entries.map((entry) => ({
     client: entry.client,

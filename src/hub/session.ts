@@ -10,6 +10,7 @@ import type { WebSocketConnection } from '../server/connection.js';
 import type { HubError } from './errors.js';
 import type { HubStats } from './hub-stats.js';
 import { Outbox, type QueuedMessage } from './outbox.js';
+import { compilePermissions, type TopicPermissions } from './permissions.js';
 import type { SessionInfo } from './session-info.js';
 import type { Subscription } from './subscription.js';
 import { encodeControl } from './wire.js';
@@ -23,6 +24,8 @@ export interface SessionIdentity {
   tenant: string;
   claims: unknown;
   info: unknown;
+  /** Topic permissions from the token, when its permissions claim is configured. */
+  permissions?: readonly string[] | null;
 }
 
 /** The W3C trace id of a `traceparent` header value, or a new random one. */
@@ -39,6 +42,8 @@ export class Session implements SessionInfo {
   tenant = '';
   claims: unknown = null;
   info: unknown = null;
+  /** What the token allows, or null when it carries no permissions (the ACL hooks decide alone). */
+  permissions: TopicPermissions | null = null;
   readonly remoteAddress: string;
   readonly traceId: string;
   /** Key under which this session's publish ids are remembered (survives reconnects when the client sends one). */
@@ -78,6 +83,7 @@ export class Session implements SessionInfo {
     this.tenant = identity.tenant;
     this.claims = identity.claims;
     this.info = identity.info;
+    this.permissions = identity.permissions ? compilePermissions(identity.permissions) : null;
     this.authenticated = true;
     this.logger = null;
   }

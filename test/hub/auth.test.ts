@@ -188,3 +188,33 @@ describe('hub upgrade rate limit', () => {
     }
   });
 });
+
+describe('hub topic permissions from the token', () => {
+  test('sub:/pub: entries and bare patterns decide what a session may do', async () => {
+    const { hub, url } = await startHub({
+      jwt: { secret: SECRET, audience: 'hub', permissionsClaim: 'perms' },
+    });
+    const opened: TestClient[] = [];
+    try {
+      const perms = ['sub:news.>', 'pub:chat.lobby', 'game.*'];
+      const client = await connectClient(url, {
+        headers: { authorization: `Bearer ${await token({ sub: 'p', perms })}` },
+      });
+      opened.push(client);
+      assert.equal((await client.subscribe('news.world')).type, 'subscribed');
+      assert.equal((await client.subscribe('news.>')).type, 'subscribed', 'granted verbatim');
+      assert.equal((await client.subscribe('game.>')).code, 'forbidden', 'game.* does not cover game.>');
+      assert.equal((await client.subscribe('chat.lobby')).code, 'forbidden', 'pub: does not grant subscribe');
+      assert.equal((await client.subscribe('game.one')).type, 'subscribed');
+      client.send({ type: 'publish', topic: 'news.world', data: 1, id: 'n' });
+      assert.equal((await client.nextOf('error')).code, 'forbidden');
+      client.send({ type: 'publish', topic: 'chat.lobby', data: 1, id: 'c' });
+      assert.equal((await client.nextOf('ack')).id, 'c');
+      client.send({ type: 'publish', topic: 'game.one', data: 2, id: 'g' });
+      assert.equal((await client.nextOf('ack')).id, 'g');
+    } finally {
+      for (const client of opened) client.ws.terminate();
+      await hub.close();
+    }
+  });
+});
