@@ -25,7 +25,10 @@ export interface ListenerConfig {
 }
 
 /** How a route matches a request path. */
-export type PathMatch = { kind: 'prefix'; value: string } | { kind: 'exact'; value: string } | { kind: 'regex'; value: RegExp };
+export type PathMatch =
+  | { kind: 'prefix'; value: string }
+  | { kind: 'exact'; value: string }
+  | { kind: 'regex'; value: RegExp };
 
 /** What a sticky (consistent-hash) balancer hashes. */
 export type HashKey =
