@@ -1,0 +1,173 @@
+/**
+ * Opening the WebSocket to a backend in the client role (RFC 6455 §4.1), on the client layer's
+ * {@link Connector}: the subprotocols and headers derived from the client's request, the route's
+ * compression policy, a connect timeout, and a typed outcome that tells a retryable failure (nothing
+ * reached the backend's application) from an HTTP answer to pass on.
+ * @module
+ */
+import type { Buffer } from 'node:buffer';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Connector, type ConnectorSink } from '../../client/connector.js';
+import { ClientError } from '../../client/errors.js';
+import {
+  type ClientConfig,
+  resolveClientOptions,
+  type WebSocketOptions,
+  type WebSocketTlsOptions,
+} from '../../client/options.js';
+import { HandshakeError } from '../../protocol/errors.js';
+import type { HandshakeOutcome } from '../../protocol/handshake-client.js';
+import type { PerMessageDeflateOptions } from '../../protocol/permessage-deflate.js';
+import type { TransportOptions } from '../../transport/options.js';
+import type { CompressionPolicy } from '../config/types.js';
+import { UpstreamError } from './errors.js';
+import { UpstreamHandshake } from './upstream-handshake.js';
+
+/** The upstream offer by default: memory per connection matters more than ratio in a proxy. */
+const LEAN_DEFLATE: PerMessageDeflateOptions = Object.freeze({
+  clientNoContextTakeover: true,
+  serverNoContextTakeover: true,
+});
+
+/** Settings of every dial made for one route (resolved once, shared by its connections). */
+export interface UpstreamDialOptions {
+  /** Time allowed for the connection and the complete 101 response, ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** `off`: never offer permessage-deflate upstream; otherwise offer it. Default `negotiate`. */
+  compression?: CompressionPolicy;
+  /**
+   * Offer parameters of permessage-deflate upstream. Default: no context takeover either way, so that
+   * both directions use the process-wide pooled zlib contexts (a proxy holds many idle connections).
+   */
+  deflate?: PerMessageDeflateOptions;
+  /** Largest message accepted from the backend (1009 beyond). Default 16 MiB. */
+  maxMessageBytes?: number;
+  /** Heartbeat ping interval towards the backend, ms; 0 disables. Default 30 000. */
+  pingIntervalMs?: number;
+  /** TLS settings for wss backends (CA, client certificate, `rejectUnauthorized`...). */
+  tls?: WebSocketTlsOptions;
+  /** Flow-control settings of the upstream socket (`highWaterMark`, `lowWaterMark`, `closeTimeout`). */
+  transport?: Pick<TransportOptions, 'highWaterMark' | 'lowWaterMark' | 'closeTimeout'>;
+}
+
+/** The per-connection parts of an upstream request. */
+export interface UpstreamRequest {
+  /** Subprotocols to offer, most preferred first. */
+  protocols: readonly string[];
+  /** Extra headers (X-Forwarded-*, traceparent, cookies...). */
+  headers: Record<string, string>;
+  /** `Origin` to send, if any. */
+  origin?: string | undefined;
+}
+
+/** A dial in progress. */
+export interface DialAttempt {
+  /** Settles with the established upstream, or rejects with an {@link UpstreamError}. */
+  readonly result: Promise<UpstreamHandshake>;
+  /** Gives up (the client went away): the promise rejects with `ERR_UPSTREAM_ABORTED`. */
+  abort(): void;
+}
+
+/** Maps what the connector reported to the proxy's error vocabulary. */
+export function toUpstreamError(error: Error, url: URL): UpstreamError {
+  const where = `${url.protocol}//${url.host}`;
+  const cause = { cause: error };
+  if (error instanceof UpstreamError) return error;
+  if (error instanceof ClientError) {
+    if (error.code === 'ERR_HANDSHAKE_TIMEOUT') {
+      return new UpstreamError('ERR_UPSTREAM_TIMEOUT', `${where}: ${error.message}`, 0, cause);
+    }
+    return new UpstreamError('ERR_UPSTREAM_CONNECT', `${where}: ${error.message}`, 0, cause);
+  }
+  if (error instanceof HandshakeError) {
+    if (error.code === 'ERR_HANDSHAKE_STATUS') {
+      return new UpstreamError(
+        'ERR_UPSTREAM_STATUS',
+        `${where} answered ${error.status}`,
+        error.status,
+        cause,
+      );
+    }
+    return new UpstreamError('ERR_UPSTREAM_HANDSHAKE', `${where}: ${error.message}`, 0, cause);
+  }
+  // Socket errors: ECONNREFUSED, ECONNRESET, EHOSTUNREACH, TLS failures...
+  return new UpstreamError('ERR_UPSTREAM_CONNECT', `${where}: ${error.message}`, 0, cause);
+}
+
+/** One dial: the connector's sink, turning its outcome into the attempt's promise. */
+class Dial implements ConnectorSink, DialAttempt {
+  readonly result: Promise<UpstreamHandshake>;
+  private resolve!: (upstream: UpstreamHandshake) => void;
+  private reject!: (error: UpstreamError) => void;
+  private connector: Connector | null = null;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly url: URL,
+    private readonly config: ClientConfig,
+  ) {
+    this.result = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  start(request: UpstreamRequest, base: WebSocketOptions): void {
+    const options: WebSocketOptions = { ...base, headers: request.headers };
+    if (request.origin !== undefined) options.origin = request.origin;
+    try {
+      this.connector = new Connector(this.url, request.protocols, options, this.config, this);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.reject(new UpstreamError('ERR_UPSTREAM_REQUEST', `Invalid upstream request: ${message}`));
+      return;
+    }
+    this.connector.start();
+  }
+
+  abort(): void {
+    this.connector?.abort(new UpstreamError('ERR_UPSTREAM_ABORTED', 'The dial was aborted'));
+  }
+
+  onHandshake(socket: Socket, outcome: HandshakeOutcome, rest: Buffer): void {
+    this.connector = null;
+    const ms = performance.now() - this.started;
+    this.resolve(new UpstreamHandshake(socket, this.url, outcome, rest, this.config.transport, ms));
+  }
+
+  onConnectError(error: Error): void {
+    this.connector = null;
+    this.reject(toUpstreamError(error, this.url));
+  }
+}
+
+/** Dials the backends of one route: its settings are resolved once, in the constructor. */
+export class UpstreamDialer {
+  private readonly config: ClientConfig;
+  private readonly base: WebSocketOptions;
+
+  /** Throws a RangeError or TypeError for invalid options. */
+  constructor(options: UpstreamDialOptions = {}) {
+    const compression = options.compression ?? 'negotiate';
+    this.base = { ...options.tls };
+    this.config = resolveClientOptions({
+      ...options.transport,
+      handshakeTimeout: options.connectTimeoutMs ?? 5000,
+      perMessageDeflate: compression === 'off' ? false : (options.deflate ?? LEAN_DEFLATE),
+      maxPayload: options.maxMessageBytes,
+      heartbeatInterval: options.pingIntervalMs,
+      idleTimeout: 0,
+    });
+  }
+
+  /**
+   * Opens a WebSocket to `url` (ws: or wss:; its path and query are sent as they are). Never throws:
+   * every failure rejects the attempt's promise with an {@link UpstreamError}.
+   */
+  dial(url: URL, request: UpstreamRequest): DialAttempt {
+    const dial = new Dial(url, this.config);
+    dial.start(request, this.base);
+    return dial;
+  }
+}
