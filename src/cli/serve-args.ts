@@ -10,10 +10,12 @@ import { CliError, parsePort } from './args.js';
 export const SERVE_USAGE = `Usage: conduit serve --port PORT [options]
 
 Serves on one HTTP port:
-  /hub      the realtime hub (conduit.v1 over WebSocket, docs/hub-protocol.md)
-  /echo     a WebSocket echo endpoint (each message is sent back with its type)
-  /metrics  Prometheus metrics: server, hub, engine, process (summed over workers)
-  /healthz  200 "ok", or 503 while the engine (Redis) is unreachable
+  /hub        the realtime hub (conduit.v1 over WebSocket, docs/hub-protocol.md)
+  /echo       a WebSocket echo endpoint (each message is sent back with its type)
+  /           a chat demo page on the hub (rooms are topics chat.<room>, with presence)
+  /dashboard  a live dashboard of the serving process (fed over /dashboard/feed)
+  /metrics    Prometheus metrics: server, hub, engine, process (summed over workers)
+  /healthz    200 "ok", or 503 while the engine (Redis) is unreachable
 
 Options:
   --port PORT             TCP port (0 picks a free one; the real one is printed)
@@ -29,6 +31,7 @@ Options:
   --origin ORIGIN         browsers may connect only from this origin (repeatable; https://*.example.com
                           matches subdomains; default: any origin; non-browser clients always may)
   --presence              track presence (join/leave, presence queries) on every topic
+                          (topics chat.> always have it, for the chat demo)
   --presence-ttl SECONDS  a client of a node that died stays present this long at most (default 30)
   --history-size N        publications kept per topic for resume (default 100; 0 keeps none)
   --history-ttl SECONDS   how long they are kept (default 300)

@@ -16,6 +16,8 @@ import type { WebSocketConnection } from '../server/connection.js';
 import { originAllowList } from '../server/middleware/origin.js';
 import { WebSocketServer } from '../server/server.js';
 import type { ServeOptions } from './serve-args.js';
+import { attachDashboardFeed, DASHBOARD_FEED_PATH } from './serve-dashboard.js';
+import { CHAT_TOPIC_RULE } from './serve-demo.js';
 import type { MetricsText } from './serve-metrics.js';
 import { createRequestListener, ROUTES, type ServeContext } from './serve-routes.js';
 
@@ -51,14 +53,16 @@ export interface ServeNode {
   close(): Promise<void>;
 }
 
-/** One rule for every topic when an option changes the defaults; none otherwise. */
+/** The chat demo's rule first, then one rule for every topic when an option changes the defaults. */
 function topicRules(options: ServeOptions): TopicRule[] {
-  if (!options.presence && options.historySize === undefined && options.historyTtlMs === undefined) return [];
   const history = {
     size: options.historySize ?? DEFAULT_TOPIC_POLICY.history.size,
     ttlMs: options.historyTtlMs ?? DEFAULT_TOPIC_POLICY.history.ttlMs,
   };
-  return [{ match: '>', presence: options.presence, history }];
+  const chat = { ...CHAT_TOPIC_RULE, history };
+  if (!options.presence && options.historySize === undefined && options.historyTtlMs === undefined)
+    return [chat];
+  return [chat, { match: '>', presence: options.presence, history }];
 }
 
 function createEngine(setup: ServeNodeSetup): Engine | undefined {
@@ -154,10 +158,13 @@ export async function startServeNode(setup: ServeNodeSetup): Promise<ServeNode> 
     throw error;
   }
   const context: ServeContext = { hub, options: setup.options, logger: setup.logger, metrics: setup.metrics };
-  const http = createServer(createRequestListener(ROUTES, context, [HUB_PATH, ECHO_PATH]));
+  const http = createServer(
+    createRequestListener(ROUTES, context, [HUB_PATH, ECHO_PATH, DASHBOARD_FEED_PATH]),
+  );
   const echo = attachEndpoints(http, hub, setup);
+  const feed = attachDashboardFeed(http, { ...setup, hub });
   const close = async (): Promise<void> => {
-    await Promise.all([hub.close(), closeServer(echo)]);
+    await Promise.all([hub.close(), closeServer(echo), feed.close()]);
     await Promise.all([closeHttp(http), engine?.close()]);
   };
   let port: number;

@@ -7,6 +7,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { ServeOptions } from './serve-args.js';
+import { DASHBOARD_ROUTES } from './serve-dashboard.js';
+import { DEMO_ROUTES } from './serve-demo.js';
 import { serveHealth, serveMetrics } from './serve-endpoints.js';
 
 /** What route handlers may use. */
@@ -36,6 +38,8 @@ export interface Route {
 
 /** The HTTP routes, in the order their URLs are printed. */
 export const ROUTES: readonly Route[] = [
+  ...DEMO_ROUTES,
+  ...DASHBOARD_ROUTES,
   { path: '/metrics', name: 'metrics', handle: serveMetrics },
   { path: '/healthz', name: 'health', handle: serveHealth },
 ];

@@ -1,0 +1,243 @@
+/**
+ * The sections of `conduit serve`'s dashboard snapshot, built from one sample: pure functions from numbers
+ * to the generic {@link DashboardSnapshot} shape, so the page needs no knowledge of where they came from.
+ * @module
+ */
+import type { LocalTopics } from '../hub/local-topics.js';
+import { closeMeaning } from './serve-dashboard-events.js';
+import type { MetricReading } from './serve-dashboard-registry.js';
+import type {
+  DashboardEvent,
+  DashboardSection,
+  DashboardSnapshot,
+  DashboardStat,
+  StatFormat,
+  TableSection,
+} from './web/dashboard-types.js';
+
+/** Numbers of one sample, by stat id. */
+export type SampleValues = Record<string, number>;
+
+/** Everything one snapshot is built from. */
+export interface SampleInput {
+  values: SampleValues;
+  /** Recent values by stat id, oldest first. */
+  series: ReadonlyMap<string, readonly number[]>;
+  reading: MetricReading;
+  /** Topics and patterns with their local subscriber counts, most subscribed first. */
+  topics: [string, number][];
+  events: DashboardEvent[];
+  engine: string;
+  engineAvailable: boolean;
+  workers: number;
+  time: number;
+  intervalMs: number;
+}
+
+/** Rows of the topics table: at most this many (the rest is summed up in the note). */
+const TOP_TOPICS = 10;
+/** Event-loop delay above which the stat turns amber, then red, in ms. */
+const DELAY_WARN_MS = 50;
+const DELAY_BAD_MS = 250;
+
+/** Topics and patterns with local subscribers and how many, most subscribed first. */
+export function topicRows(topics: LocalTopics): [string, number][] {
+  const rows: [string, number][] = [];
+  for (const [name, entry] of topics.exact) rows.push([name, entry.subscriptions.size]);
+  for (const [name, entry] of topics.patterns) rows.push([name, entry.subscriptions.size]);
+  return rows.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+function stat(
+  input: SampleInput,
+  id: string,
+  label: string,
+  format: StatFormat,
+  extra: Partial<DashboardStat> = {},
+): DashboardStat {
+  const result: DashboardStat = { id, label, value: input.values[id] ?? 0, format, ...extra };
+  const series = input.series.get(id);
+  if (series !== undefined) result.series = [...series];
+  return result;
+}
+
+function connectionsSection(input: SampleInput): DashboardSection {
+  return {
+    kind: 'stats',
+    id: 'connections',
+    title: 'Connections',
+    note: 'WebSocket connections of /hub and /echo (dashboards are not counted).',
+    stats: [
+      stat(input, 'connections', 'Open', 'count'),
+      stat(input, 'accepted', 'Accepted', 'rate'),
+      stat(input, 'hubSessions', 'Hub sessions', 'count'),
+      stat(input, 'subscriptions', 'Subscriptions', 'count'),
+    ],
+  };
+}
+
+function trafficSection(input: SampleInput): DashboardSection {
+  return {
+    kind: 'stats',
+    id: 'traffic',
+    title: 'Traffic',
+    note: 'Per second, averaged over the last interval.',
+    stats: [
+      stat(input, 'messagesIn', 'Messages in', 'rate'),
+      stat(input, 'messagesOut', 'Messages out', 'rate'),
+      stat(input, 'bytesIn', 'Bytes in', 'byteRate'),
+      stat(input, 'bytesOut', 'Bytes out', 'byteRate'),
+      stat(input, 'publishes', 'Client publishes', 'rate'),
+      stat(input, 'deliveries', 'Hub deliveries', 'rate'),
+    ],
+  };
+}
+
+function hubSection(input: SampleInput): DashboardSection {
+  const available = input.engineAvailable;
+  return {
+    kind: 'stats',
+    id: 'hub',
+    title: 'Hub',
+    note: 'Totals since the process started.',
+    stats: [
+      {
+        id: 'engine',
+        label: `Engine (${input.engine})`,
+        value: available ? 'available' : 'unavailable',
+        format: 'text',
+        health: available ? 'ok' : 'bad',
+      },
+      stat(input, 'topics', 'Topics', 'count'),
+      stat(input, 'queuedBytes', 'Queued for slow clients', 'bytes'),
+      stat(input, 'dropped', 'Dropped (slow clients)', 'count'),
+      stat(input, 'slowCloses', 'Slow-consumer closes', 'count'),
+      stat(input, 'rateLimitCloses', 'Rate-limit closes', 'count'),
+      stat(input, 'hubErrors', 'Errors sent', 'count'),
+      stat(input, 'degradedSeconds', 'Engine outage', 'text', {
+        value: `${Math.round(input.values.degradedSeconds ?? 0)} s`,
+      }),
+    ],
+  };
+}
+
+function delayHealth(ms: number): DashboardStat['health'] {
+  if (ms >= DELAY_BAD_MS) return 'bad';
+  return ms >= DELAY_WARN_MS ? 'warn' : 'ok';
+}
+
+function processSection(input: SampleInput): DashboardSection {
+  const delay = input.values.eventLoopDelay ?? 0;
+  return {
+    kind: 'stats',
+    id: 'process',
+    title: 'Process',
+    stats: [
+      stat(input, 'rss', 'Memory (RSS)', 'bytes'),
+      stat(input, 'heapUsed', 'Heap used', 'bytes'),
+      stat(input, 'eventLoopDelay', 'Event-loop delay', 'ms', {
+        health: delayHealth(delay),
+        hint: 'largest in the interval',
+      }),
+      stat(input, 'cpu', 'CPU', 'percent', { hint: '100% is one core' }),
+    ],
+  };
+}
+
+function topicsSection(input: SampleInput): TableSection {
+  const shown = input.topics.slice(0, TOP_TOPICS);
+  const hidden = input.topics.length - shown.length;
+  return {
+    kind: 'table',
+    id: 'topics',
+    title: 'Top topics',
+    note:
+      hidden > 0
+        ? `The ${TOP_TOPICS} most subscribed of ${input.topics.length} topics and patterns on this node.`
+        : 'Topics and patterns with subscribers on this node.',
+    columns: ['Topic', 'Subscribers'],
+    rows: shown,
+    empty: 'No subscriptions yet.',
+  };
+}
+
+function closesSection(input: SampleInput): TableSection {
+  const byCode = new Map<string, { local: number; remote: number }>();
+  for (const point of input.reading.get('conduit_closes_total') ?? []) {
+    const code = String(point.labels.code);
+    const counts = byCode.get(code) ?? { local: 0, remote: 0 };
+    if (point.labels.side === 'local') counts.local += point.value;
+    else counts.remote += point.value;
+    byCode.set(code, counts);
+  }
+  const rows = [...byCode]
+    .filter(([, counts]) => counts.local + counts.remote > 0)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([code, { local, remote }]) => [code, closeMeaning(code), local, remote]);
+  return {
+    kind: 'table',
+    id: 'closes',
+    title: 'Close codes',
+    note: 'Connections closed since the process started, by who started the closing.',
+    columns: ['Code', 'Meaning', 'By server', 'By peer'],
+    rows,
+    empty: 'No connection closed yet.',
+  };
+}
+
+function handshakesSection(input: SampleInput): TableSection {
+  const rows = (input.reading.get('conduit_handshake_failures_total') ?? [])
+    .filter((point) => point.value > 0)
+    .map((point) => [String(point.labels.reason), Number(point.labels.status) || '—', point.value])
+    .sort((a, b) => Number(b[2]) - Number(a[2]));
+  return {
+    kind: 'table',
+    id: 'handshakes',
+    title: 'Refused handshakes',
+    note: 'Upgrades refused or abandoned since the process started.',
+    columns: ['Reason', 'Status', 'Count'],
+    rows,
+    empty: 'No handshake failed.',
+  };
+}
+
+/** `1h 02m`, `3m 05s`, `42s`. */
+function formatUptime(seconds: number): string {
+  const s = Math.floor(seconds);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  if (s >= 3600) return `${Math.floor(s / 3600)}h ${pad(Math.floor((s % 3600) / 60))}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
+  return `${s}s`;
+}
+
+/** The snapshot of one sample. */
+export function buildSnapshot(input: SampleInput): DashboardSnapshot {
+  const snapshot: DashboardSnapshot = {
+    version: 1,
+    title: 'conduit serve',
+    subtitle: `pid ${process.pid} · ${input.engine} engine · up ${formatUptime(input.values.uptime ?? 0)} · Node ${process.version}`,
+    time: input.time,
+    intervalMs: input.intervalMs,
+    sections: [
+      connectionsSection(input),
+      trafficSection(input),
+      topicsSection(input),
+      hubSection(input),
+      processSection(input),
+      closesSection(input),
+      handshakesSection(input),
+      {
+        kind: 'events',
+        id: 'problems',
+        title: 'Recent problems',
+        note: 'From the error counters, sampled every interval while this page is open.',
+        events: input.events,
+        empty: 'Nothing went wrong while you watched.',
+      },
+    ],
+  };
+  if (input.workers > 1) {
+    snapshot.notice = `Cluster mode (${input.workers} workers): these are the numbers of worker pid ${process.pid} only, the one serving this feed. /metrics sums every worker.`;
+  }
+  return snapshot;
+}
