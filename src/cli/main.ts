@@ -4,7 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { CliError } from './args.js';
+import { benchCommand } from './bench.js';
+import { connectCommand } from './connect.js';
 import { ECHO_USAGE, parseEchoArgs, runEcho } from './echo.js';
+import { gatewayCommand } from './gateway.js';
 import { serveCommand } from './serve.js';
 
 /** Top-level usage. */
@@ -13,6 +16,9 @@ export const USAGE = `Usage: conduit <command> [options]
 Commands:
   echo       run a WebSocket echo server (conduit echo --help)
   serve      run the hub, an echo endpoint, metrics and health on one port (conduit serve --help)
+  gateway    run the WebSocket gateway of a configuration file (conduit gateway --help)
+  connect    open a WebSocket connection: type or pipe messages, see what arrives (conduit connect --help)
+  bench      load-test a WebSocket server: echo, hub subscribe or connect mode (conduit bench --help)
 
 Options:
   --help     show this help
@@ -63,5 +69,8 @@ export async function main(argv: string[]): Promise<number | null> {
   }
   if (command === 'echo') return echo(rest);
   if (command === 'serve') return serveCommand(rest);
+  if (command === 'gateway') return gatewayCommand(rest);
+  if (command === 'connect') return connectCommand(rest);
+  if (command === 'bench') return benchCommand(rest);
   return fail(`conduit: unknown command ${JSON.stringify(command)}`, USAGE);
 }

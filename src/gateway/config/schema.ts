@@ -81,7 +81,7 @@ export const gatewayConfigSchema = z
     routes: z.array(routeSchema).min(1),
     /** Admin listener; absent: none. */
     admin: adminSchema.optional(),
-    /** On SIGTERM, time connections get to finish before they are closed with 1001. Default 30s. */
+    /** On SIGTERM clients get 1001 at once; time their close handshakes may take. Default 30s. */
     drainTimeout: duration().default(30_000),
   })
   .transform(

@@ -158,6 +158,6 @@ export interface GatewayConfig {
   upstreams: Map<string, UpstreamConfig>;
   routes: RouteConfig[];
   admin: AdminConfig | null;
-  /** Time a drain (SIGTERM) waits for connections to finish before closing them with 1001, ms. Default 30 000. */
+  /** On drain (SIGTERM) clients get 1001 at once; this is how long their close handshakes may take, ms. Default 30 000. */
   drainTimeoutMs: number;
 }
