@@ -23,6 +23,8 @@ Options:
   --max-message BYTES    largest accepted message, in bytes (default 16777216)
   --tls-cert FILE        serve wss:// with this PEM certificate chain (needs --tls-key)
   --tls-key FILE         PEM private key of --tls-cert
+  --http2                also serve WebSockets over HTTP/2 (RFC 8441) on the same port: h2 by ALPN
+                         with --tls-cert, else cleartext h2c with prior knowledge
 
 Prints "listening on ws://HOST:PORT" (wss:// with TLS) once ready. SIGINT or SIGTERM closes every
 connection with 1001 and exits with status 0.`;
@@ -35,6 +37,8 @@ export interface EchoOptions {
   maxMessage: number | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  /** Also serve WebSockets over HTTP/2 (extended CONNECT) on the same port. */
+  http2: boolean;
 }
 
 /** Parses the arguments after `echo`. Throws a {@link CliError} for invalid ones. */
@@ -50,6 +54,7 @@ export function parseEchoArgs(args: string[]): EchoOptions {
       'max-message': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      http2: { type: 'boolean' },
     },
   });
   if (values.port === undefined) throw new CliError('conduit echo: --port is required');
@@ -64,6 +69,7 @@ export function parseEchoArgs(args: string[]): EchoOptions {
     maxMessage: maxMessage === undefined ? undefined : parseByteCount('--max-message', maxMessage),
     tlsCert: values['tls-cert'],
     tlsKey: values['tls-key'],
+    http2: values.http2 ?? false,
   };
 }
 
@@ -93,6 +99,7 @@ export function runEcho(options: EchoOptions): Promise<WebSocketServer> {
     host: options.host,
     perMessageDeflate: options.deflate,
     maxPayload: options.maxMessage,
+    http2: options.http2,
   };
   if (secure)
     serverOptions.tls = { cert: readFileSync(options.tlsCert!), key: readFileSync(options.tlsKey!) };

@@ -4,7 +4,8 @@
  * asked to, and bound the whole of it in time on the shared timer wheel.
  * @module
  */
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
+import type { ClientHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ExtensionOffer } from '../protocol/extension.js';
 import { generateKey } from '../protocol/handshake.js';
@@ -19,6 +20,8 @@ import { asBuffer } from '../transport/socket-transport.js';
 import { UNSCHEDULED, type WheelEntry } from '../transport/timer-wheel.js';
 import { dial } from './dial.js';
 import { ClientError } from './errors.js';
+import { Http2Attempt } from './http2-connector.js';
+import { Http2ConnectError } from './http2-errors.js';
 import type { ClientConfig, WebSocketOptions } from './options.js';
 import { isRedirect, redirectHeaders, redirectTarget } from './redirect.js';
 import { type ConnectTarget, connectTarget } from './url.js';
@@ -61,6 +64,8 @@ export class Connector implements WheelEntry {
   private redirects = 0;
   private socket: Socket | null = null;
   private parser: HttpResponseParser | null = null;
+  /** The extended CONNECT attempt (RFC 8441) while `http2` is on and it has not failed. */
+  private http2: Http2Attempt | null = null;
 
   /** Builds the first request: throws a TypeError for an invalid header, origin or extension offer. */
   constructor(
@@ -87,7 +92,8 @@ export class Connector implements WheelEntry {
   start(): void {
     const timeout = this.config.handshakeTimeout;
     if (timeout > 0) this.config.transport.wheel.schedule(this, timeout);
-    this.open();
+    if (this.config.http2 === false) this.open();
+    else this.openHttp2();
   }
 
   /** Gives up: destroys the socket and reports `error` (a no-op once the outcome is known). */
@@ -95,6 +101,8 @@ export class Connector implements WheelEntry {
     if (this.done) return;
     this.done = true;
     this.config.transport.wheel.cancel(this);
+    this.http2?.cancel();
+    this.http2 = null;
     const socket = this.socket;
     if (socket !== null) {
       this.detach(socket);
@@ -126,6 +134,32 @@ export class Connector implements WheelEntry {
       origin: this.options.origin,
       headers,
     });
+  }
+
+  /** Opens the WebSocket on an HTTP/2 stream; `'auto'` falls back to {@link open} where unsupported. */
+  private openHttp2(): void {
+    const { target, protocols, offers, options } = this;
+    const parts = { target, protocols, offers, origin: options.origin, headers: this.headers };
+    const fallback = this.config.http2 === 'auto';
+    this.http2 = new Http2Attempt(parts, options, this.config.factories, fallback, {
+      opened: (stream, outcome) => this.openedHttp2(stream, outcome),
+      failed: (error) => {
+        this.http2 = null;
+        if (this.done) return;
+        if (fallback && error instanceof Http2ConnectError && error.code === 'ERR_HTTP2_UNSUPPORTED')
+          this.open();
+        else this.abort(error);
+      },
+    });
+    this.http2.start();
+  }
+
+  private openedHttp2(stream: ClientHttp2Stream, outcome: HandshakeOutcome): void {
+    this.http2 = null;
+    this.done = true;
+    this.config.transport.wheel.cancel(this);
+    // The transport runs on the stream as on a socket (see socket-transport.ts).
+    this.sink.onHandshake(stream as unknown as Socket, outcome, Buffer.alloc(0));
   }
 
   private open(): void {

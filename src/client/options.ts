@@ -82,6 +82,14 @@ export interface WebSocketOptions extends TransportOptions, WebSocketTlsOptions 
    * which does not fit a raw handshake.
    */
   createConnection?: (request: ConnectionRequest) => Socket;
+  /**
+   * Open the WebSocket on an HTTP/2 stream (RFC 8441): `true` requires it, `'auto'` falls back to
+   * HTTP/1.1 when the server does not offer it (TLS chose another protocol than h2, or the server's
+   * SETTINGS lack SETTINGS_ENABLE_CONNECT_PROTOCOL; `ws:` URLs try cleartext HTTP/2 with prior knowledge).
+   * WebSockets to one origin with the same connection options share one HTTP/2 session, closed a short
+   * while after its last WebSocket. Redirects are not followed over HTTP/2. Default false.
+   */
+  http2?: boolean | 'auto';
   /** @internal A timer wheel of one's own (tests). Default: the process-wide wheel. */
   timerWheel?: TimerWheel;
 }
@@ -94,6 +102,8 @@ export interface ClientConfig {
   readonly maxHeaderSize: number;
   /** 0 when redirects are not followed. */
   readonly maxRedirects: number;
+  /** Whether to open the WebSocket over HTTP/2 (see {@link WebSocketOptions.http2}). */
+  readonly http2: boolean | 'auto';
 }
 
 /**
@@ -128,11 +138,16 @@ export function resolveClientOptions(options: WebSocketOptions): ClientConfig {
   // The parser validates the limit by its own rule: fail now rather than on the response.
   const { maxHeaderSize } = new HttpResponseParser({ maxHeaderSize: options.maxHeaderSize });
   const maxRedirects = nonNegativeInteger('maxRedirects', options.maxRedirects, 10);
+  const http2 = options.http2 ?? false;
+  if (http2 !== true && http2 !== false && http2 !== 'auto') {
+    throw new TypeError(`http2 must be true, false or 'auto', got ${String(http2)}`);
+  }
   return {
     transport: resolveTransportOptions('client', transportOptions, options.timerWheel),
     factories: extensionFactories(options),
     handshakeTimeout: nonNegativeInteger('handshakeTimeout', options.handshakeTimeout, 30_000),
     maxHeaderSize,
     maxRedirects: options.followRedirects ? maxRedirects : 0,
+    http2,
   };
 }

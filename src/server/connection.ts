@@ -127,6 +127,11 @@ export class WebSocketConnection extends EventEmitter implements TransportSink {
     this.transport = new SocketTransport(setup.socket, this, setup.config, setup.extensions);
   }
 
+  /** HTTP version of the opening handshake: '1.1' (Upgrade) or '2' (RFC 8441 extended CONNECT). */
+  get httpVersion(): '1.1' | '2' {
+    return '1.1';
+  }
+
   /** @internal Starts reading; `head` holds bytes that arrived with the handshake. */
   start(head?: Uint8Array): void {
     const log = this.log('debug');

@@ -9,6 +9,9 @@ export type { LoadSample } from '../observability/overload.js';
 export type { MetricsOptions } from '../observability/server-metrics.js';
 export type { ConnectionSendOptions, MessageData } from './connection.js';
 export { WebSocketConnection } from './connection.js';
+export type { HttpVersion } from './http2-connection.js';
+export { Http2WebSocketConnection, httpVersionOf } from './http2-connection.js';
+export type { Http2UpgradeRequest } from './http2-request.js';
 export type { Message } from './message-iterator.js';
 export * from './middleware/index.js';
 export type {

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Server as HttpServer } from 'node:http';
+import type { Http2SecureServer, Http2Server, ServerOptions as Http2ServerOptions } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
 import type { TlsOptions } from 'node:tls';
 import { activeLogger, type Logger } from '../observability/logger.js';
@@ -70,8 +71,19 @@ export interface WebSocketServerOptions extends TransportOptions {
   backlog?: number;
   /** Standalone: serve wss (TLS) with these options (`cert`, `key`, ...). */
   tls?: TlsOptions;
-  /** Attach to the 'upgrade' event of an existing `http`/`https` server. */
-  server?: HttpServer | HttpsServer;
+  /**
+   * Standalone: serve WebSockets over HTTP/2 (RFC 8441) on the same port too: `true`, or the `node:http2`
+   * server options to use (`settings.enableConnectProtocol` is always set). With `tls` the client's ALPN
+   * choice picks HTTP/2 or HTTP/1.1; in cleartext the first bytes do (h2c with prior knowledge).
+   * Default false.
+   */
+  http2?: boolean | Http2ServerOptions;
+  /**
+   * Attach to an existing server: the 'upgrade' event of an `http`/`https` server, or the CONNECT streams
+   * of a `node:http2` server (RFC 8441; create it with `settings: { enableConnectProtocol: true }`, and
+   * `allowHTTP1: true` to take HTTP/1.1 upgrades on the same port too).
+   */
+  server?: HttpServer | HttpsServer | Http2Server | Http2SecureServer;
   /** Create no listener: call {@link WebSocketServer.handleUpgrade} yourself. */
   noServer?: boolean;
   /** Accept only this request path (query ignored); other paths get 404. Default: every path. */
@@ -152,6 +164,9 @@ export function resolveServerOptions(options: WebSocketServerOptions): ServerCon
     Number(options.port !== undefined) + Number(options.server !== undefined) + Number(!!options.noServer);
   if (modes !== 1) {
     throw new TypeError('Exactly one of the "port", "server" and "noServer" options must be given');
+  }
+  if (options.http2 && options.port === undefined) {
+    throw new TypeError('The "http2" option needs "port"; pass a node:http2 server as "server" instead');
   }
   const handshakeTimeout = options.handshakeTimeout ?? 10_000;
   if (!(handshakeTimeout >= 0)) throw new RangeError('handshakeTimeout must be >= 0');

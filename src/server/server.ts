@@ -7,6 +7,7 @@
 import type { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import {
   type AddressInfo,
   createServer as createNetServer,
@@ -26,6 +27,11 @@ import { type HandshakeSink, PendingHandshake } from '../transport/pending-hands
 import type { ConnectionOwner, MessageData, WebSocketConnection } from './connection.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { isThenable, runHooks, type Verdict } from './hooks.js';
+import { attachHttp2, detachHttp2, isHttp2Server } from './http2-attach.js';
+import { Http2Endpoint } from './http2-endpoint.js';
+import type { Http2Host } from './http2-handshake.js';
+import { HTTP2_ALPN, Http2Listener } from './http2-listener.js';
+import { UpgradeCounter, type UpgradeCounts } from './http2-metrics.js';
 import {
   resolveServerOptions,
   type ServerConfig,
@@ -37,6 +43,7 @@ import {
   acceptUpgrade,
   checkRequest,
   type HandshakeContext,
+  type Refusal,
   rejectHandshake,
   rejectionOf,
   statusOf,
@@ -97,6 +104,11 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
   /** Samples the load (for the lag gauge and the `overload` policy); null when neither is configured. */
   private readonly guard: LoadGuard | null;
   private listener: NetServer | null = null;
+  /** The HTTP/2 side: extended CONNECT streams (RFC 8441). */
+  private readonly http2: Http2Endpoint;
+  /** Standalone with `http2`: routes HTTP/2 connections away from the HTTP/1.1 parser. */
+  private http2Listener: Http2Listener | null = null;
+  private readonly upgrades: UpgradeCounter;
   private state: State = 'running';
   private listenerClosed = true;
 
@@ -112,9 +124,12 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
         ? new LoadGuard(this, overload, metrics, logger, this.config.transport.wheel)
         : null;
     this.guard?.start();
+    this.upgrades = new UpgradeCounter(options.metrics);
+    this.http2 = new Http2Endpoint(this.http2Host());
     if (callback) this.once('listening', callback);
     if (options.port !== undefined) this.listen(options);
     else if (options.server !== undefined) {
+      if (isHttp2Server(options.server)) attachHttp2(options.server, this.http2);
       options.server.on('upgrade', this.onHttpUpgrade);
       options.server.on('listening', this.onListening);
       attachedServers(options.server).push(this);
@@ -131,6 +146,11 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
     return this.guard?.overloaded ?? false;
   }
 
+  /** Handshakes completed per HTTP version: '1.1' (upgrades) and '2' (extended CONNECT, RFC 8441). */
+  get upgradeCounts(): Readonly<UpgradeCounts> {
+    return this.upgrades.counts;
+  }
+
   /** True when `req` targets this server's `path` (or there is none). */
   shouldHandle(req: { url?: string | undefined }): boolean {
     const path = this.config.path;
@@ -145,6 +165,19 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: UpgradeCallback): void {
     const pending = this.track(socket as Socket, null);
     this.process(pending, headFromIncomingMessage(req), head, req, callback);
+  }
+
+  /**
+   * Completes an extended CONNECT (RFC 8441) received on a `node:http2` server: the HTTP/2 counterpart of
+   * {@link handleUpgrade} (for `noServer`). Answers 200 and calls `callback` (or emits 'connection') with
+   * the connection, or answers with an error status.
+   */
+  handleHttp2Stream(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    callback?: UpgradeCallback,
+  ): void {
+    this.http2.handle(stream, headers, undefined, callback);
   }
 
   /**
@@ -178,7 +211,10 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
     this.state = 'closing';
     this.guard?.stop();
     if (this.listener !== null) this.listener.close(this.onListenerClose);
+    this.http2.close();
+    this.http2Listener?.close();
     if (this.options.server !== undefined) {
+      if (isHttp2Server(this.options.server)) detachHttp2(this.options.server, this.http2);
       this.options.server.off('upgrade', this.onHttpUpgrade);
       this.options.server.off('listening', this.onListening);
       const peers = attachedServers(this.options.server);
@@ -207,14 +243,16 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
   /** @internal */
   onHandshakeAbort(pending: PendingHandshake): void {
     this.pending.delete(pending);
-    const reason = pending.timedOut ? 'timeout' : 'aborted';
+    this.countAbort(pending.timedOut, pending.socket.remoteAddress);
+    this.maybeClosed();
+  }
+
+  private countAbort(timedOut: boolean, remoteAddress: string | undefined): void {
+    const reason = timedOut ? 'timeout' : 'aborted';
     this.config.metrics.handshakeFailed(reason, 0);
     const logger = this.config.logger;
-    const level = pending.timedOut ? 'warn' : 'debug';
-    if (logsAt(logger, level)) {
-      logger[level]({ reason, remoteAddress: pending.socket.remoteAddress }, 'handshake not completed');
-    }
-    this.maybeClosed();
+    const level = timedOut ? 'warn' : 'debug';
+    if (logsAt(logger, level)) logger[level]({ reason, remoteAddress }, 'handshake not completed');
   }
 
   /** @internal */
@@ -319,6 +357,7 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
       return;
     }
     this.pending.delete(pending);
+    this.upgrades.count('1.1');
     this.config.metrics.connectionsTotal.inc();
     this.config.metrics.connectionsOpen.inc();
     if (this.config.clientTracking) this.clients.add(connection);
@@ -335,13 +374,18 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
   ): void {
     this.pending.delete(pending);
     const status = statusOf(rejection);
+    this.countRefusal(reason, status, pending.socket.remoteAddress);
+    rejectHandshake(pending, this.config, rejection);
+  }
+
+  private countRefusal(
+    reason: HandshakeFailureReason,
+    status: number,
+    remoteAddress: string | undefined,
+  ): void {
     this.config.metrics.handshakeFailed(reason, status);
     const logger = this.config.logger;
-    if (logsAt(logger, 'warn')) {
-      const fields = { reason, status, remoteAddress: pending.socket.remoteAddress };
-      logger.warn(fields, 'handshake rejected');
-    }
-    rejectHandshake(pending, this.config, rejection);
+    if (logsAt(logger, 'warn')) logger.warn({ reason, status, remoteAddress }, 'handshake rejected');
   }
 
   private refuseOverloaded(pending: PendingHandshake): void {
@@ -357,9 +401,11 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
 
   private listen(options: WebSocketServerOptions): void {
     const timeout = this.config.handshakeTimeout;
+    const alpn = options.http2 ? { ALPNProtocols: [...HTTP2_ALPN] } : {};
     const listener = options.tls
-      ? createTlsServer({ ...options.tls, ...(timeout > 0 ? { handshakeTimeout: timeout } : {}) })
+      ? createTlsServer({ ...alpn, ...options.tls, ...(timeout > 0 ? { handshakeTimeout: timeout } : {}) })
       : createNetServer({ noDelay: true });
+    if (options.http2) this.http2Listener = this.createHttp2Listener(options);
     this.listener = listener;
     this.listenerClosed = false;
     listener.on(options.tls ? 'secureConnection' : 'connection', this.onSocket);
@@ -373,8 +419,55 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
       socket.destroy();
       return;
     }
-    this.track(socket, this.config.maxHeaderSize);
+    if (this.http2Listener !== null) this.http2Listener.route(socket);
+    else this.track(socket, this.config.maxHeaderSize);
   };
+
+  private createHttp2Listener(options: WebSocketServerOptions): Http2Listener {
+    return new Http2Listener(this.http2, {
+      server: typeof options.http2 === 'object' ? options.http2 : {},
+      maxHeaderSize: this.config.maxHeaderSize,
+      wheel: this.config.transport.wheel,
+      timeout: this.config.handshakeTimeout,
+      http1: (socket, head) => {
+        const pending = this.track(socket, this.config.maxHeaderSize);
+        if (head !== null && head.length > 0) pending.onData(head);
+      },
+    });
+  }
+
+  /** What the HTTP/2 handshakes need of this server (see http2-handshake.ts). */
+  private http2Host(): Http2Host {
+    const settle = (verdict: Verdict): Refusal | null => {
+      const final = verdict ?? (this.state === 'running' ? null : SHUTTING_DOWN);
+      return final === null ? null : { ...final, reason: verdictReason(final) };
+    };
+    return {
+      options: this.options,
+      config: this.config,
+      limits: this.limits,
+      owner: this,
+      closing: () => this.state !== 'running',
+      overloaded: () => this.guard?.overloaded === true,
+      verdict: (request) => {
+        const verdict = this.runHooks(request);
+        if (!isThenable<Verdict>(verdict)) return settle(verdict);
+        return verdict.then(settle, (error: unknown) => settle(this.hookFailed(error, request)));
+      },
+      hookFailed: (error, request) => this.hookFailed(error, request),
+      accepted: (connection, request, callback) => {
+        this.upgrades.count('2');
+        this.config.metrics.connectionsTotal.inc();
+        this.config.metrics.connectionsOpen.inc();
+        if (this.config.clientTracking) this.clients.add(connection);
+        if (callback) callback(connection, request);
+        else this.emit('connection', connection, request);
+      },
+      refused: (reason, status, remoteAddress) => this.countRefusal(reason, status, remoteAddress),
+      aborted: (timedOut, remoteAddress) => this.countAbort(timedOut, remoteAddress),
+      settled: () => this.maybeClosed(),
+    };
+  }
 
   private readonly onHttpUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!this.shouldHandle(req) && !this.answersUnclaimed(req)) return;
@@ -414,7 +507,7 @@ export class WebSocketServer extends EventEmitter implements HandshakeSink, Conn
 
   private maybeClosed(): void {
     if (this.state !== 'closing' || !this.listenerClosed) return;
-    if (this.limits.count > 0 || this.pending.size > 0) return;
+    if (this.limits.count > 0 || this.pending.size > 0 || this.http2.pendingCount > 0) return;
     this.state = 'closed';
     process.nextTick(() => this.emit('close'));
   }

@@ -43,6 +43,17 @@ const PAUSED_BACKPRESSURE = 1;
 export const PAUSED_APPLICATION = 2;
 
 const NO_OPTIONS: SendOptions = Object.freeze({});
+/** RST_STREAM error code CANCEL (RFC 9113 §7). */
+const HTTP2_CANCEL = 0x8;
+
+/**
+ * What an `Http2Stream` (a WebSocket over HTTP/2, RFC 8441) has beyond the `net.Socket` API the transport
+ * uses, and lacks of it: no `setNoDelay` (the session's socket owns Nagle), and `close(code)` to reset.
+ */
+interface MaybeHttp2Stream {
+  setNoDelay?: Socket['setNoDelay'];
+  close?: (code: number) => void;
+}
 /** Shared by every connection without extensions (most of them), instead of an empty array each. */
 const NO_EXTENSIONS = Object.freeze([]) as unknown as Extension[];
 /** UTF-8 bytes of `text`, after `room` spare bytes for a frame header (see `ProtocolInternals`). */
@@ -115,8 +126,8 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
    * the handshake). Call after the application could attach its listeners.
    */
   start(head?: Uint8Array): void {
-    const socket = this.socket;
-    socket.setNoDelay(true);
+    const socket = this.socket as Socket & MaybeHttp2Stream;
+    if (socket.setNoDelay !== undefined) socket.setNoDelay(true);
     // Clear an idle timeout set by an http.Server; calling it unconditionally would add a `timeout`
     // property (memory) to every socket of the standalone listener, which never had one.
     if (socket.timeout) socket.setTimeout(0);
@@ -200,7 +211,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
       this.readyState = ReadyState.CLOSING;
       this.closedLocally = true;
     }
-    this.socket.destroy();
+    this.cut();
   }
 
   /** Stops reading from the socket (for the application's own flow control) until {@link resumeReading}. */
@@ -352,7 +363,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
   }
 
   protected closeTimedOut(): void {
-    this.socket.destroy();
+    this.cut();
   }
 
   // --- Flow control and closing -------------------------------------------------------------------------
@@ -403,7 +414,17 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
     this.armCloseTimeout();
   }
 
-  /** Flushes what is queued, then half-closes (FIN); the socket closes when the peer ends too. */
+  /**
+   * Ends the connection at once. An HTTP/2 stream is reset with CANCEL first: RFC 8441 §5 maps a TCP reset
+   * onto RST_STREAM(CANCEL), where a bare `destroy()` would send NO_ERROR.
+   */
+  private cut(): void {
+    const socket = this.socket as Socket & MaybeHttp2Stream;
+    if (socket.close !== undefined && !socket.destroyed) socket.close(HTTP2_CANCEL);
+    socket.destroy();
+  }
+
+  /** Flushes what is queued, then half-closes (FIN, or END_STREAM); the socket closes when the peer ends too. */
   private endSocket(): void {
     if (this.ending) return;
     this.ending = true;
