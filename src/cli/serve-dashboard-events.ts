@@ -1,40 +1,15 @@
 /**
- * The dashboard's "recent problems": a bounded ring of events derived from the error counters between two
- * samples (refused handshakes, abnormal closes, hub errors, drops) and from engine availability changes.
- * Counters rather than log lines: they are what every layer already records, in every process, at no
- * extra cost on the paths that fail.
+ * The "recent problems" of `conduit serve`'s dashboard: events derived from the error counters between
+ * two samples (refused handshakes, abnormal closes, hub errors, drops) and from engine availability
+ * changes, kept in a bounded {@link EventLog}.
  * @module
  */
+import { closeMeaning, ORDINARY_CLOSE_CODES } from '../observability/dashboard/close-codes.js';
+import type { DashboardEvent } from '../observability/dashboard/dashboard-types.js';
+import { EventLog } from '../observability/dashboard/event-log.js';
+import { type MetricPoint, type MetricReading, total } from '../observability/dashboard/metric-reading.js';
 
-import { type MetricPoint, type MetricReading, total } from './serve-dashboard-registry.js';
-import type { DashboardEvent } from './web/dashboard-types.js';
-
-/** Close codes that are part of a normal life: no event for them (RFC 6455 §7.4.1). */
-const ORDINARY_CLOSES = new Set(['1000', '1001', '1005']);
-
-/** What each close code means, in a few words (RFC 6455 §7.4.1 and the IANA close code registry). */
-const CLOSE_MEANINGS: Readonly<Record<string, string>> = {
-  '1000': 'normal',
-  '1001': 'going away',
-  '1002': 'protocol error',
-  '1003': 'unsupported data',
-  '1005': 'no status',
-  '1006': 'abnormal, no close frame',
-  '1007': 'invalid payload',
-  '1008': 'policy violation',
-  '1009': 'message too big',
-  '1010': 'extension required',
-  '1011': 'server error',
-  '1012': 'service restart',
-  '1013': 'try again later',
-  '1014': 'bad gateway',
-  '1015': 'TLS handshake',
-};
-
-/** What close code `code` means, in a few words; 4000–4999 are the application's own (RFC 6455 §7.4.2). */
-export function closeMeaning(code: string): string {
-  return CLOSE_MEANINGS[code] ?? (code.startsWith('4') ? 'application' : 'unknown');
-}
+export { closeMeaning } from '../observability/dashboard/close-codes.js';
 
 /** Unlabelled counters whose growth is worth an event, with the words for it. */
 const COUNTED: readonly (readonly [metric: string, level: DashboardEvent['level'], text: string])[] = [
@@ -76,13 +51,12 @@ function closeText(count: number, point: MetricPoint): string {
 
 /** Turns counter growth into events and keeps the last `limit` of them. */
 export class DashboardEvents {
-  private readonly events: DashboardEvent[] = [];
-  /** Last seen value per counter series; empty until the first reading (its baseline). */
-  private readonly seen = new Map<string, number>();
-  private baseline = true;
+  private readonly log: EventLog;
   private engineAvailable = true;
 
-  constructor(private readonly limit = 20) {}
+  constructor(limit = 20) {
+    this.log = new EventLog(limit);
+  }
 
   /** Compares a reading with the previous one and records what grew. */
   observe(reading: MetricReading, engineAvailable: boolean, time: number): void {
@@ -90,7 +64,7 @@ export class DashboardEvents {
       this.grew('conduit_handshake_failures_total', point, 'warn', time, handshakeText);
     }
     for (const point of reading.get('conduit_closes_total') ?? []) {
-      if (ORDINARY_CLOSES.has(String(point.labels.code))) continue;
+      if (ORDINARY_CLOSE_CODES.has(String(point.labels.code))) continue;
       const level = point.labels.code === '1011' ? 'error' : 'warn';
       this.grew('conduit_closes_total', point, level, time, closeText);
     }
@@ -100,10 +74,15 @@ export class DashboardEvents {
     }
     if (engineAvailable !== this.engineAvailable) {
       this.engineAvailable = engineAvailable;
-      if (engineAvailable) this.push({ time, level: 'info', text: 'Engine available again' });
-      else this.push({ time, level: 'error', text: 'Engine unavailable: publishes fail, /healthz says 503' });
+      if (engineAvailable) this.log.push({ time, level: 'info', text: 'Engine available again' });
+      else
+        this.log.push({
+          time,
+          level: 'error',
+          text: 'Engine unavailable: publishes fail, /healthz says 503',
+        });
     }
-    this.baseline = false;
+    this.log.endReading();
   }
 
   /**
@@ -111,12 +90,12 @@ export class DashboardEvents {
    * after nobody watched, so that what happened unwatched is not dated at the moment someone looked.
    */
   rebase(): void {
-    this.baseline = true;
+    this.log.rebase();
   }
 
   /** The recorded events, newest first. */
   list(): DashboardEvent[] {
-    return [...this.events].reverse();
+    return this.log.list();
   }
 
   private grew(
@@ -126,17 +105,7 @@ export class DashboardEvents {
     time: number,
     describe: (count: number, point: MetricPoint) => string,
   ): void {
-    const key = keyOf(metric, point);
-    const before = this.seen.get(key) ?? 0;
-    this.seen.set(key, point.value);
-    // The first reading only sets the baseline: counts from before anyone watched are not news.
-    const count = point.value - before;
-    if (this.baseline || count <= 0) return;
-    this.push({ time, level, text: describe(count, point) });
-  }
-
-  private push(event: DashboardEvent): void {
-    this.events.push(event);
-    if (this.events.length > this.limit) this.events.shift();
+    const count = this.log.growth(keyOf(metric, point), point.value);
+    if (count > 0) this.log.push({ time, level, text: describe(count, point) });
   }
 }

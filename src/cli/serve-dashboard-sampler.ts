@@ -7,12 +7,14 @@
  */
 import type { Registry } from 'prom-client';
 import type { Hub } from '../hub/hub.js';
-import { LoadMonitor } from '../observability/overload.js';
+import type { DashboardSnapshot } from '../observability/dashboard/dashboard-types.js';
+import { type MetricReading, readMetrics, total } from '../observability/dashboard/metric-reading.js';
+import { PROCESS_CHARTED, ProcessSampler } from '../observability/dashboard/process-sample.js';
+import { CounterRates, type SampleValues, SeriesRecorder } from '../observability/dashboard/series.js';
+import type { SnapshotSource } from '../observability/dashboard/snapshot-feed.js';
 import type { ServeOptions } from './serve-args.js';
 import { DashboardEvents, EVENT_METRICS } from './serve-dashboard-events.js';
-import { type MetricReading, readMetrics, total } from './serve-dashboard-registry.js';
-import { buildSnapshot, type SampleValues, topicRows } from './serve-dashboard-sections.js';
-import type { DashboardSnapshot } from './web/dashboard-types.js';
+import { buildSnapshot, topicRows } from './serve-dashboard-sections.js';
 
 /** Counters shown as per-second rates, by stat id. */
 const RATES: Readonly<Record<string, string>> = {
@@ -49,20 +51,10 @@ const CHARTED = [
   'bytesOut',
   'publishes',
   'deliveries',
-  'rss',
-  'heapUsed',
-  'eventLoopDelay',
-  'cpu',
-] as const;
+  ...PROCESS_CHARTED,
+];
 
 const METRICS = [...Object.values(RATES), ...Object.values(LEVELS), ...EVENT_METRICS];
-
-/** The last reading of the counters, for the next rates. */
-interface Previous {
-  time: number;
-  counters: Map<string, number>;
-  cpu: NodeJS.CpuUsage;
-}
 
 /** What the sampler reads. */
 export interface DashboardSources {
@@ -72,12 +64,11 @@ export interface DashboardSources {
 }
 
 /** Produces one {@link DashboardSnapshot} per call to {@link DashboardSampler.sample}. */
-export class DashboardSampler {
-  private readonly series = new Map<string, number[]>();
+export class DashboardSampler implements SnapshotSource {
+  private readonly series: SeriesRecorder;
+  private readonly rates = new CounterRates();
   private readonly events = new DashboardEvents();
-  private readonly load = new LoadMonitor();
-  private previous: Previous | null = null;
-  private running = false;
+  private readonly process = new ProcessSampler();
 
   /**
    * @param sources What to read.
@@ -87,24 +78,22 @@ export class DashboardSampler {
   constructor(
     private readonly sources: DashboardSources,
     readonly intervalMs = 1000,
-    private readonly points = 60,
-  ) {}
+    points = 60,
+  ) {
+    this.series = new SeriesRecorder(points);
+  }
 
   /** Starts measuring event-loop delay; charts start empty (a gap in time must not look like a line). */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.load.acquire();
+    this.process.start();
     this.series.clear();
-    this.previous = null;
+    this.rates.reset();
     this.events.rebase();
   }
 
   /** Stops measuring (nobody watches). */
   stop(): void {
-    if (!this.running) return;
-    this.running = false;
-    this.load.release();
+    this.process.stop();
   }
 
   /** Reads everything once and returns the snapshot. */
@@ -113,10 +102,10 @@ export class DashboardSampler {
     const reading = await readMetrics(registry, METRICS);
     const values = this.values(reading, now);
     this.events.observe(reading, hub.stats.engineAvailable === 1, now);
-    for (const id of CHARTED) this.record(id, values[id] ?? 0);
+    for (const id of CHARTED) this.series.record(id, values[id] ?? 0);
     return buildSnapshot({
       values,
-      series: this.series,
+      series: this.series.asMap(),
       reading,
       topics: topicRows(hub.topics),
       events: this.events.list(),
@@ -130,37 +119,10 @@ export class DashboardSampler {
 
   private values(reading: MetricReading, now: number): SampleValues {
     const values: SampleValues = {};
-    const counters = new Map<string, number>();
-    const previous = this.previous;
-    const seconds = previous === null ? 0 : (now - previous.time) / 1000;
-    for (const [id, metric] of Object.entries(RATES)) {
-      const sum = total(reading, metric);
-      counters.set(id, sum);
-      const before = previous?.counters.get(id);
-      values[id] = before === undefined || seconds <= 0 ? 0 : Math.max(0, (sum - before) / seconds);
-    }
+    const counters = new Map(Object.entries(RATES).map(([id, metric]) => [id, total(reading, metric)]));
+    for (const [id, rate] of this.rates.rates(counters, now)) values[id] = rate;
     for (const [id, metric] of Object.entries(LEVELS)) values[id] = total(reading, metric);
-    const cpu = process.cpuUsage();
-    if (previous !== null && seconds > 0) {
-      const usedMicros = cpu.user - previous.cpu.user + (cpu.system - previous.cpu.system);
-      values.cpu = (usedMicros / 1e6 / seconds) * 100;
-    } else values.cpu = 0;
-    const memory = process.memoryUsage();
-    values.rss = memory.rss;
-    values.heapUsed = memory.heapUsed;
-    values.eventLoopDelay = this.load.sample(now, 0).eventLoopDelayMs;
-    values.uptime = process.uptime();
-    this.previous = { time: now, counters, cpu };
+    this.process.sample(values, now);
     return values;
-  }
-
-  private record(id: string, value: number): void {
-    let values = this.series.get(id);
-    if (values === undefined) {
-      values = [];
-      this.series.set(id, values);
-    }
-    values.push(value);
-    if (values.length > this.points) values.shift();
   }
 }

@@ -4,8 +4,7 @@
  * @module
  */
 import type { LocalTopics } from '../hub/local-topics.js';
-import { closeMeaning } from './serve-dashboard-events.js';
-import type { MetricReading } from './serve-dashboard-registry.js';
+import { closeMeaning } from '../observability/dashboard/close-codes.js';
 import type {
   DashboardEvent,
   DashboardSection,
@@ -13,10 +12,13 @@ import type {
   DashboardStat,
   StatFormat,
   TableSection,
-} from './web/dashboard-types.js';
+} from '../observability/dashboard/dashboard-types.js';
+import { formatUptime } from '../observability/dashboard/format.js';
+import type { MetricReading } from '../observability/dashboard/metric-reading.js';
+import { processSection } from '../observability/dashboard/process-sample.js';
+import { type SampleValues, statOf } from '../observability/dashboard/series.js';
 
-/** Numbers of one sample, by stat id. */
-export type SampleValues = Record<string, number>;
+export type { SampleValues } from '../observability/dashboard/series.js';
 
 /** Everything one snapshot is built from. */
 export interface SampleInput {
@@ -36,9 +38,6 @@ export interface SampleInput {
 
 /** Rows of the topics table: at most this many (the rest is summed up in the note). */
 const TOP_TOPICS = 10;
-/** Event-loop delay above which the stat turns amber, then red, in ms. */
-const DELAY_WARN_MS = 50;
-const DELAY_BAD_MS = 250;
 
 /** Topics and patterns with local subscribers and how many, most subscribed first. */
 export function topicRows(topics: LocalTopics): [string, number][] {
@@ -55,10 +54,7 @@ function stat(
   format: StatFormat,
   extra: Partial<DashboardStat> = {},
 ): DashboardStat {
-  const result: DashboardStat = { id, label, value: input.values[id] ?? 0, format, ...extra };
-  const series = input.series.get(id);
-  if (series !== undefined) result.series = [...series];
-  return result;
+  return statOf(input.values, input.series, { id, label, format }, extra);
 }
 
 function connectionsSection(input: SampleInput): DashboardSection {
@@ -121,29 +117,6 @@ function hubSection(input: SampleInput): DashboardSection {
   };
 }
 
-function delayHealth(ms: number): DashboardStat['health'] {
-  if (ms >= DELAY_BAD_MS) return 'bad';
-  return ms >= DELAY_WARN_MS ? 'warn' : 'ok';
-}
-
-function processSection(input: SampleInput): DashboardSection {
-  const delay = input.values.eventLoopDelay ?? 0;
-  return {
-    kind: 'stats',
-    id: 'process',
-    title: 'Process',
-    stats: [
-      stat(input, 'rss', 'Memory (RSS)', 'bytes'),
-      stat(input, 'heapUsed', 'Heap used', 'bytes'),
-      stat(input, 'eventLoopDelay', 'Event-loop delay', 'ms', {
-        health: delayHealth(delay),
-        hint: 'largest in the interval',
-      }),
-      stat(input, 'cpu', 'CPU', 'percent', { hint: '100% is one core' }),
-    ],
-  };
-}
-
 function topicsSection(input: SampleInput): TableSection {
   const shown = input.topics.slice(0, TOP_TOPICS);
   const hidden = input.topics.length - shown.length;
@@ -201,15 +174,6 @@ function handshakesSection(input: SampleInput): TableSection {
   };
 }
 
-/** `1h 02m`, `3m 05s`, `42s`. */
-function formatUptime(seconds: number): string {
-  const s = Math.floor(seconds);
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  if (s >= 3600) return `${Math.floor(s / 3600)}h ${pad(Math.floor((s % 3600) / 60))}m`;
-  if (s >= 60) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
-  return `${s}s`;
-}
-
 /** The snapshot of one sample. */
 export function buildSnapshot(input: SampleInput): DashboardSnapshot {
   const snapshot: DashboardSnapshot = {
@@ -223,7 +187,7 @@ export function buildSnapshot(input: SampleInput): DashboardSnapshot {
       trafficSection(input),
       topicsSection(input),
       hubSection(input),
-      processSection(input),
+      processSection(input.values, input.series),
       closesSection(input),
       handshakesSection(input),
       {

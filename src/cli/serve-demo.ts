@@ -98,22 +98,13 @@ function sdkRoutes(): Route[] {
   return names.sort().map((name) => fileRoute(`/js/hub-client/${name}`, new URL(name, SDK_DIR)));
 }
 
-/** The browser modules of the chat and dashboard pages (src/cli/web/ holds Node-side files too). */
-const PAGE_MODULES = [
-  'chat-app',
-  'chat-room',
-  'chat-roster',
-  'chat-store',
-  'chat-view',
-  'dashboard-app',
-  'dashboard-render',
-  'dom',
-  'format',
-  'sdk',
-  'sparkline',
-];
+/**
+ * The browser modules of the chat page (src/cli/web/ holds Node-side files too). The helpers it shares
+ * with the dashboard (dom, format) are served in the same folder by the dashboard's routes.
+ */
+const PAGE_MODULES = ['chat-app', 'chat-room', 'chat-roster', 'chat-store', 'chat-view', 'sdk'];
 
-/** The chat page on `/`, the stylesheet and browser modules of both pages, and the SDK's modules. */
+/** The chat page on `/`, the stylesheet of both pages, the chat's browser modules, and the SDK's modules. */
 export const DEMO_ROUTES: readonly Route[] = [
   pageRoute('/', 'chat', CHAT_HTML),
   textRoute('/css/demo.css', 'text/css; charset=utf-8', DEMO_CSS),

@@ -1,15 +1,22 @@
 /**
  * The admin listener: `GET /metrics` (Prometheus text), `GET /healthz` (200 while serving, 503 while
  * draining), `GET /status` (JSON: routes, upstreams and backends, listeners, configuration source and
- * load time) and `POST /reload` (200 with the new load time, or 400 with the configuration errors while
- * the old configuration keeps serving). Bind it to a private address: it has no authentication.
+ * load time), `POST /reload` (200 with the new load time, or 400 with the configuration errors while
+ * the old configuration keeps serving) and `GET /dashboard` (a live page of the same numbers, see
+ * gateway-dashboard.ts). Bind it to a private address: it has no authentication.
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AdminConfig } from './config/types.js';
+import {
+  attachGatewayDashboardFeed,
+  type GatewayDashboardFeed,
+  gatewayDashboardFiles,
+} from './gateway-dashboard.js';
 import { listenerUrl } from './gateway-listeners.js';
 import { answer, answerJson } from './gateway-reply.js';
+import type { GatewayStatus } from './gateway-status.js';
 
 /** Outcome of a reload. */
 export type ReloadResult = { ok: true; loadedAt: string } | { ok: false; error: string };
@@ -17,7 +24,7 @@ export type ReloadResult = { ok: true; loadedAt: string } | { ok: false; error: 
 /** What the admin endpoints read and do. */
 export interface AdminHandlers {
   metrics(): Promise<{ contentType: string; text: string }>;
-  status(): unknown;
+  status(): GatewayStatus;
   /** False while draining. */
   serving(): boolean;
   reload(): Promise<ReloadResult>;
@@ -32,6 +39,7 @@ export class AdminServer {
   readonly config: AdminConfig;
   private readonly server: Server;
   private readonly endpoints: Record<string, { method: string; run: Endpoint }>;
+  private readonly dashboard: GatewayDashboardFeed;
 
   constructor(config: AdminConfig, handlers: AdminHandlers) {
     this.config = config;
@@ -63,12 +71,16 @@ export class AdminServer {
         },
       },
     };
+    for (const [path, run] of gatewayDashboardFiles()) this.endpoints[path] = { method: 'GET', run };
     this.server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => {
         handlers.failed(error, req.url ?? '');
         answer(res, 500, 'Internal error');
       });
     });
+    this.dashboard = attachGatewayDashboardFeed(this.server, handlers, (error) =>
+      handlers.failed(error, '/dashboard/feed'),
+    );
   }
 
   /** `http://host:port` once listening. */
@@ -90,6 +102,7 @@ export class AdminServer {
 
   /** Stops accepting and closes its connections (a request in progress is cut). */
   close(): void {
+    this.dashboard.close();
     this.server.close();
     this.server.closeAllConnections();
   }
@@ -100,7 +113,7 @@ export class AdminServer {
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
     const endpoint = Object.hasOwn(this.endpoints, path) ? this.endpoints[path] : undefined;
     if (endpoint === undefined) {
-      answer(res, 404, 'Not found: /metrics, /healthz, /status, POST /reload');
+      answer(res, 404, 'Not found: /metrics, /healthz, /status, POST /reload, /dashboard');
       return;
     }
     const method = req.method === 'HEAD' ? 'GET' : req.method;

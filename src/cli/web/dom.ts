@@ -1,36 +1,7 @@
 /**
- * Small DOM helpers of the demo pages (browser code). Text always goes in through `textContent`, never
- * as markup: chat messages and topic names come from other people.
+ * The DOM helpers of the chat pages: the dashboard's (observability/dashboard/dom.ts), under the name
+ * the chat modules import. Only the compiler reads this file: in the browser, `/js/web/dom.js` is
+ * the dashboard's module itself (serve-dashboard.ts serves the dashboard's modules in the same folder).
  * @module
  */
-
-/** Attributes of {@link el}: strings are set as attributes; `false` and `undefined` are skipped. */
-export type Attributes = Record<string, string | number | true | false | undefined>;
-
-/** Creates an HTML element with attributes and children (strings become text nodes). */
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attributes: Attributes = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === false) continue;
-    element.setAttribute(name, value === true ? '' : String(value));
-  }
-  element.append(...children);
-  return element;
-}
-
-/** The element with `id`; throws when the page lacks it (a markup bug, not a runtime condition). */
-export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
-  const element = document.getElementById(id);
-  if (element === null) throw new Error(`the page has no #${id}`);
-  return element as T;
-}
-
-/** Shows the connection state: `state` goes to `data-state` (the dot's colour), `text` is read out. */
-export function showStatus(state: string, text: string): void {
-  byId('status').dataset.state = state;
-  byId('status-text').textContent = text;
-}
+export { type Attributes, byId, el, showStatus } from '../../observability/dashboard/dom.js';

@@ -1,6 +1,6 @@
 /**
  * Draws dashboard snapshots (browser code). Generic by design: each section is drawn by its `kind`
- * (stats, table, events), whatever its id, so another listener can feed the same page with its own
+ * (stats, table, events), whatever its id, so every listener feeds the same page with its own
  * sections. Elements are kept across snapshots and updated in place (no flicker, focus and scroll stay).
  * @module
  */
