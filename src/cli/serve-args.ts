@@ -1,13 +1,24 @@
 /**
- * The command line of `conduit serve`: its usage text, its options, and their validation.
+ * The command line of `conduit serve`: its usage text, its options, and their validation. With
+ * `--config FILE`, the flags given override the file (serve-config-merge.ts).
  * @module
  */
 import { parseArgs } from 'node:util';
+import type { HistoryOptions } from '../engines/engine.js';
+import type { RedisEngineOptions } from '../engines/redis-options.js';
+import type { Environment } from '../gateway/config/interpolate.js';
+import type { HubOptions, TopicRule } from '../hub/options.js';
+import type { JwtVerifierOptions } from '../server/middleware/jwt.js';
 import { originAllowList } from '../server/middleware/origin.js';
+import type { UpgradeRateLimitOptions } from '../server/middleware/rate-limit.js';
 import { CliError, parsePort } from './args.js';
+import { loadServeConfig, MIN_SECRET_BYTES, type ServeTls } from './serve-config.js';
+import { mergeServeOptions } from './serve-config-merge.js';
+import { LOG_LEVELS } from './serve-config-schema.js';
 
 /** Usage of `conduit serve`. */
 export const SERVE_USAGE = `Usage: conduit serve --port PORT [options]
+       conduit serve --config FILE [options]
 
 Serves on one HTTP port:
   /hub        the realtime hub (conduit.v1 over WebSocket, docs/hub-protocol.md)
@@ -18,7 +29,14 @@ Serves on one HTTP port:
   /healthz    200 "ok", or 503 while the engine (Redis) is unreachable
 
 Options:
-  --port PORT             TCP port (0 picks a free one; the real one is printed)
+  --config FILE           read the settings from FILE (YAML or JSON, docs/serve.md#configuration-file):
+                          listen (port, host, tls), engine, workers, hub limits and topic rules, auth,
+                          origins, upgradeRateLimit, log; \${VAR} and \${VAR:-default} are read from the
+                          environment; the options below override the file
+  --check                 with --config: validate FILE (TLS files included), print "ok" and exit 0, or
+                          print its problems and exit 2; nothing is started
+  --port PORT             TCP port (0 picks a free one; the real one is printed); required without
+                          --config, or when FILE has no listen.port
   --host HOST             address to listen on (default 127.0.0.1)
   --redis URL[,URL...]    keep topics in Redis (redis:// or rediss://) instead of in memory, so that
                           several processes or machines serve the same topics; several URLs shard topics
@@ -38,10 +56,41 @@ Options:
   --log-level LEVEL       trace, debug, info, warn, error, fatal or silent (default info)
   --help                  show this help
 
-Prints one line per endpoint ("hub: ws://HOST:PORT/hub", ...) once ready, then logs JSON lines (pino)
-to stdout. SIGINT or SIGTERM closes every connection with 1001 and exits with status 0.`;
+Prints one line per endpoint ("hub: ws://HOST:PORT/hub", wss:// and https:// with listen.tls) once
+ready, then logs JSON lines (pino) to stdout. SIGINT or SIGTERM closes every connection with 1001 and
+exits with status 0. An invalid FILE prints one line per problem and exits with status 2.`;
 
-/** The parsed options of `conduit serve`. */
+/** A topic rule of the configuration file; what it leaves out follows the default topic policy. */
+export interface ServeTopicRule extends Omit<TopicRule, 'history'> {
+  history?: Partial<HistoryOptions>;
+}
+
+/** The hub limits a configuration file may set; unset ones keep the hub's defaults. */
+export type ServeHubLimits = Pick<
+  HubOptions,
+  | 'maxSubscriptions'
+  | 'maxPublishBytes'
+  | 'maxQueueBytes'
+  | 'messagesPerSecond'
+  | 'bytesPerSecond'
+  | 'rateLimitGrace'
+  | 'authTimeoutMs'
+  | 'tenantScoped'
+>;
+
+/** Redis engine settings beyond the URLs; unset ones keep the engine's defaults. */
+export type ServeRedisSettings = Omit<
+  RedisEngineOptions,
+  'url' | 'urls' | 'registry' | 'logger' | 'redisOptions' | 'metricsPrefix'
+>;
+
+/** JWT checks beyond the key; unset ones are not checked. */
+export type ServeJwtChecks = Pick<
+  JwtVerifierOptions,
+  'issuer' | 'audience' | 'tenantClaim' | 'permissionsClaim'
+>;
+
+/** The parsed options of `conduit serve`: the flags over the configuration file over the defaults. */
 export interface ServeOptions {
   port: number;
   host: string;
@@ -56,15 +105,50 @@ export interface ServeOptions {
   historySize: number | undefined;
   historyTtlMs: number | undefined;
   logLevel: string;
+  /** Serve https and wss with this certificate chain and key (`listen.tls`). Default: plain http and ws. */
+  tls: ServeTls | undefined;
+  /** `engine.redis` settings besides the URLs. */
+  redisSettings: ServeRedisSettings;
+  /** `hub` limits. */
+  limits: ServeHubLimits;
+  /** `hub.topics`: tried in order, before the chat demo's rule. */
+  topics: ServeTopicRule[];
+  /** `auth.jwt` checks besides the key. */
+  jwtChecks: ServeJwtChecks;
+  /** `auth.jwt.required`; undefined: required whenever a JWT key is set. */
+  requireAuth: boolean | undefined;
+  /** Upgrades per second per client IP on /hub and on /echo (each counted apart). Default: unlimited. */
+  upgradeRateLimit: UpgradeRateLimitOptions | undefined;
+  /** The `--config` file, if any. */
+  config: string | undefined;
+  /** `--check`: validate and exit. */
+  check: boolean;
 }
 
-const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+/** What the command line says; undefined for the flags not given (the file and the defaults fill them). */
+export interface ServeFlags {
+  port?: number;
+  host?: string;
+  redis?: string[];
+  workers?: number;
+  jwtSecret?: string;
+  jwksUrl?: string;
+  origins?: string[];
+  presence?: boolean;
+  presenceTtlMs?: number;
+  historySize?: number;
+  historyTtlMs?: number;
+  logLevel?: string;
+  config?: string;
+  check: boolean;
+}
+
 /** A sanity bound: more workers than this is a typo, not a deployment. */
 const MAX_WORKERS = 256;
-/** RFC 7518 §3.2: an HMAC key for HS256 is at least 256 bits. */
-const MIN_SECRET_BYTES = 32;
 
 const OPTIONS = {
+  config: { type: 'string' },
+  check: { type: 'boolean' },
   port: { type: 'string' },
   host: { type: 'string' },
   redis: { type: 'string', multiple: true },
@@ -96,9 +180,10 @@ function seconds(option: string, text: string): number {
   return Math.round(value * 1000);
 }
 
-/** Every `--redis` value, commas split, each a redis:// or rediss:// URL. */
-function redisUrls(values: string[] | undefined): string[] {
-  const urls = (values ?? []).flatMap((value) => value.split(',')).map((url) => url.trim());
+/** Every `--redis` value, commas split, each a redis:// or rediss:// URL; undefined when none is given. */
+function redisUrls(values: string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  const urls = values.flatMap((value) => value.split(',')).map((url) => url.trim());
   for (const url of urls) {
     let protocol = '';
     try {
@@ -115,10 +200,9 @@ function redisUrls(values: string[] | undefined): string[] {
   return urls;
 }
 
-function jwtOptions(secretArg: string | undefined, jwksUrl: string | undefined): [string?, string?] {
-  const fromEnv = jwksUrl === undefined ? process.env.CONDUIT_JWT_SECRET : undefined;
-  const secret = secretArg ?? (fromEnv === '' ? undefined : fromEnv);
-  if (secretArg !== undefined && jwksUrl !== undefined) {
+/** The JWT key flags; CONDUIT_JWT_SECRET is read later, as the last resort after the file. */
+function checkJwtFlags(secret: string | undefined, jwksUrl: string | undefined): void {
+  if (secret !== undefined && jwksUrl !== undefined) {
     throw new CliError('conduit serve: --jwt-secret and --jwks-url exclude each other');
   }
   if (secret !== undefined && Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
@@ -127,7 +211,6 @@ function jwtOptions(secretArg: string | undefined, jwksUrl: string | undefined):
   if (jwksUrl !== undefined && !/^https?:\/\/[^/]/.test(jwksUrl)) {
     throw new CliError(`Invalid --jwks-url ${JSON.stringify(jwksUrl)}: expected an http(s) URL`);
   }
-  return [secret, jwksUrl];
 }
 
 function origins(values: string[] | undefined): string[] | undefined {
@@ -140,37 +223,56 @@ function origins(values: string[] | undefined): string[] | undefined {
   return values;
 }
 
-function logLevel(text: string | undefined): string {
-  if (text === undefined) return 'info';
-  if (!LOG_LEVELS.has(text)) throw new CliError(`Invalid --log-level ${JSON.stringify(text)}`);
+function logLevel(text: string | undefined): string | undefined {
+  if (text !== undefined && !(LOG_LEVELS as readonly string[]).includes(text)) {
+    throw new CliError(`Invalid --log-level ${JSON.stringify(text)}`);
+  }
   return text;
 }
 
-/** Parses the arguments after `serve`. Throws a {@link CliError} (or a parseArgs error) for invalid ones. */
-export function parseServeArgs(args: string[]): ServeOptions {
+/** `parse(text)`, or undefined for a flag that was not given. */
+function maybe<T>(text: string | undefined, parse: (text: string) => T): T | undefined {
+  return text === undefined ? undefined : parse(text);
+}
+
+/**
+ * Parses and checks the flags alone; a flag not given stays undefined, so that the file fills it.
+ * Throws a {@link CliError} (or a parseArgs error) for invalid ones.
+ */
+export function parseServeFlags(args: string[]): ServeFlags {
   const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: OPTIONS });
-  if (values.port === undefined) throw new CliError('conduit serve: --port is required');
-  const redis = redisUrls(values.redis);
-  const workers = values.workers === undefined ? 1 : integer('--workers', values.workers, 1, MAX_WORKERS);
-  if (workers >= 2 && redis.length === 0) {
-    throw new CliError('conduit serve: --workers 2 or more needs --redis (workers share topics through it)');
+  if (values.config === undefined && values.port === undefined) {
+    throw new CliError('conduit serve: --port is required (or --config FILE with listen.port)');
   }
-  const [jwtSecret, jwksUrl] = jwtOptions(values['jwt-secret'], values['jwks-url']);
-  const historySize = values['history-size'];
-  const historyTtl = values['history-ttl'];
-  const presenceTtl = values['presence-ttl'];
+  if (values.check && values.config === undefined) {
+    throw new CliError('conduit serve: --check needs --config');
+  }
+  checkJwtFlags(values['jwt-secret'], values['jwks-url']);
   return {
-    port: parsePort(values.port),
-    host: values.host ?? '127.0.0.1',
-    redis,
-    workers,
-    jwtSecret,
-    jwksUrl,
+    config: values.config,
+    check: values.check ?? false,
+    port: maybe(values.port, parsePort),
+    host: values.host,
+    redis: redisUrls(values.redis),
+    workers: maybe(values.workers, (text) => integer('--workers', text, 1, MAX_WORKERS)),
+    jwtSecret: values['jwt-secret'],
+    jwksUrl: values['jwks-url'],
     origins: origins(values.origin),
-    presence: values.presence ?? false,
-    presenceTtlMs: presenceTtl === undefined ? 30_000 : seconds('--presence-ttl', presenceTtl),
-    historySize: historySize === undefined ? undefined : integer('--history-size', historySize, 0, 1e9),
-    historyTtlMs: historyTtl === undefined ? undefined : seconds('--history-ttl', historyTtl),
+    presence: values.presence,
+    presenceTtlMs: maybe(values['presence-ttl'], (text) => seconds('--presence-ttl', text)),
+    historySize: maybe(values['history-size'], (text) => integer('--history-size', text, 0, 1e9)),
+    historyTtlMs: maybe(values['history-ttl'], (text) => seconds('--history-ttl', text)),
     logLevel: logLevel(values['log-level']),
   };
+}
+
+/**
+ * Parses the arguments after `serve`: the flags, then the `--config` file if given (flags win), then the
+ * defaults. Throws a {@link CliError} (or a parseArgs error) for invalid flags, and a
+ * `ServeConfigError` listing the problems of an invalid file.
+ */
+export function parseServeArgs(args: string[], env: Environment = process.env): ServeOptions {
+  const flags = parseServeFlags(args);
+  const loaded = flags.config === undefined ? undefined : loadServeConfig(flags.config, env);
+  return mergeServeOptions(flags, loaded, env);
 }

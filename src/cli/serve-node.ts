@@ -1,23 +1,32 @@
 /**
- * One serving node of `conduit serve` (the whole process, or one cluster worker): an `http.Server` with the
- * hub on `/hub`, an echo endpoint on `/echo` and the plain routes of {@link ROUTES}, all on one port.
+ * One serving node of `conduit serve` (the whole process, or one cluster worker): an `http.Server` (or an
+ * https one with `listen.tls`) with the hub on `/hub`, an echo endpoint on `/echo` and the plain routes of
+ * {@link ROUTES}, all on one port.
  * @module
  */
 import type { Buffer } from 'node:buffer';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Engine } from '../engines/engine.js';
 import { RedisEngine } from '../engines/redis-engine.js';
 import { Hub } from '../hub/hub.js';
-import { DEFAULT_TOPIC_POLICY, type HubOptions, type TopicRule } from '../hub/options.js';
+import type { HubOptions } from '../hub/options.js';
 import type { Logger } from '../observability/logger.js';
 import type { WebSocketConnection } from '../server/connection.js';
+import { composeUpgradeHooks } from '../server/middleware/compose.js';
 import { originAllowList } from '../server/middleware/origin.js';
+import { upgradeRateLimit } from '../server/middleware/rate-limit.js';
+import type { UpgradeHook } from '../server/options.js';
 import { WebSocketServer } from '../server/server.js';
 import type { ServeOptions } from './serve-args.js';
+import {
+  createServeHttpServer,
+  serveHubOptions,
+  serveRedisOptions,
+  serveSchemes,
+} from './serve-config-apply.js';
 import { attachDashboardFeed, DASHBOARD_FEED_PATH } from './serve-dashboard.js';
-import { CHAT_TOPIC_RULE } from './serve-demo.js';
 import type { MetricsText } from './serve-metrics.js';
 import { createRequestListener, ROUTES, type ServeContext } from './serve-routes.js';
 
@@ -53,41 +62,16 @@ export interface ServeNode {
   close(): Promise<void>;
 }
 
-/** The chat demo's rule first, then one rule for every topic when an option changes the defaults. */
-function topicRules(options: ServeOptions): TopicRule[] {
-  const history = {
-    size: options.historySize ?? DEFAULT_TOPIC_POLICY.history.size,
-    ttlMs: options.historyTtlMs ?? DEFAULT_TOPIC_POLICY.history.ttlMs,
-  };
-  const chat = { ...CHAT_TOPIC_RULE, history };
-  if (!options.presence && options.historySize === undefined && options.historyTtlMs === undefined)
-    return [chat];
-  return [chat, { match: '>', presence: options.presence, history }];
-}
-
 function createEngine(setup: ServeNodeSetup): Engine | undefined {
   const { options, logger, registry } = setup;
-  if (options.redis.length === 0) return undefined;
-  return new RedisEngine({
-    urls: options.redis,
-    logger,
-    registry,
-    // A dead node's clients leave within the ttl plus one sweep: keep the sweep well under the ttl.
-    presenceSweepIntervalMs: Math.min(2000, Math.max(100, Math.floor(options.presenceTtlMs / 2))),
-  });
+  const redis = serveRedisOptions(options);
+  return redis === undefined ? undefined : new RedisEngine({ ...redis, logger, registry });
 }
 
 function hubOptions(setup: ServeNodeSetup, engine: Engine | undefined): HubOptions {
   const { options, logger, registry } = setup;
-  const hub: HubOptions = {
-    topics: topicRules(options),
-    presenceTtlMs: options.presenceTtlMs,
-    logger,
-    metrics: { registry },
-  };
+  const hub: HubOptions = { ...serveHubOptions(options), logger, metrics: { registry } };
   if (engine !== undefined) hub.engine = engine;
-  if (options.jwtSecret !== undefined) hub.jwt = { secret: options.jwtSecret };
-  else if (options.jwksUrl !== undefined) hub.jwt = { jwksUrl: options.jwksUrl };
   return hub;
 }
 
@@ -96,15 +80,25 @@ function echoBack(this: WebSocketConnection, data: Buffer, isBinary: boolean): v
   this.send(data, { binary: isBinary });
 }
 
+/** The echo endpoint's upgrade checks: the same origins and upgrade rate as the hub's (its own buckets). */
+function echoUpgrade(options: ServeOptions): UpgradeHook | undefined {
+  const hooks: UpgradeHook[] = [];
+  if (options.origins) hooks.push(originAllowList(options.origins, { allowMissing: true }));
+  if (options.upgradeRateLimit) hooks.push(upgradeRateLimit(options.upgradeRateLimit));
+  return hooks.length === 0 ? undefined : composeUpgradeHooks(...hooks);
+}
+
 function attachEndpoints(http: Server, hub: Hub, setup: ServeNodeSetup): WebSocketServer {
   const { options, logger, registry } = setup;
   const common = { server: http, logger, metrics: { registry } };
-  hub.attach({ ...common, path: HUB_PATH, ...(options.origins ? { origins: options.origins } : {}) });
-  const echo = new WebSocketServer({
+  hub.attach({
     ...common,
-    path: ECHO_PATH,
-    ...(options.origins ? { upgrade: originAllowList(options.origins, { allowMissing: true }) } : {}),
+    path: HUB_PATH,
+    ...(options.origins ? { origins: options.origins } : {}),
+    ...(options.upgradeRateLimit ? { upgradeRateLimit: options.upgradeRateLimit } : {}),
   });
+  const upgrade = echoUpgrade(options);
+  const echo = new WebSocketServer({ ...common, path: ECHO_PATH, ...(upgrade ? { upgrade } : {}) });
   echo.on('connection', (connection: WebSocketConnection) => connection.on('message', echoBack));
   return echo;
 }
@@ -119,15 +113,17 @@ function listen(http: Server, port: number, host: string): Promise<number> {
   });
 }
 
-function endpointsOf(host: string, port: number): Endpoint[] {
+function endpointsOf(options: ServeOptions, port: number): Endpoint[] {
+  const { host } = options;
   const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { ws, http } = serveSchemes(options);
   const endpoints = [
-    { name: 'hub', url: `ws://${authority}${HUB_PATH}` },
-    { name: 'echo', url: `ws://${authority}${ECHO_PATH}` },
+    { name: 'hub', url: `${ws}://${authority}${HUB_PATH}` },
+    { name: 'echo', url: `${ws}://${authority}${ECHO_PATH}` },
   ];
   for (const route of ROUTES) {
     if (route.name !== undefined)
-      endpoints.push({ name: route.name, url: `http://${authority}${route.path}` });
+      endpoints.push({ name: route.name, url: `${http}://${authority}${route.path}` });
   }
   return endpoints;
 }
@@ -158,7 +154,8 @@ export async function startServeNode(setup: ServeNodeSetup): Promise<ServeNode> 
     throw error;
   }
   const context: ServeContext = { hub, options: setup.options, logger: setup.logger, metrics: setup.metrics };
-  const http = createServer(
+  const http = createServeHttpServer(
+    setup.options,
     createRequestListener(ROUTES, context, [HUB_PATH, ECHO_PATH, DASHBOARD_FEED_PATH]),
   );
   const echo = attachEndpoints(http, hub, setup);
@@ -174,7 +171,7 @@ export async function startServeNode(setup: ServeNodeSetup): Promise<ServeNode> 
     await close();
     throw error;
   }
-  return { hub, port, endpoints: endpointsOf(setup.options.host, port), close };
+  return { hub, port, endpoints: endpointsOf(setup.options, port), close };
 }
 
 /** Prints one `name: url` line per endpoint (what scripts and tests read to find a `--port 0` server). */
