@@ -7,11 +7,10 @@
  */
 import type { Registry } from 'prom-client';
 import type { Hub } from '../hub/hub.js';
+import { DashboardSamplerBase } from '../observability/dashboard/dashboard-sampler.js';
 import type { DashboardSnapshot } from '../observability/dashboard/dashboard-types.js';
 import { type MetricReading, readMetrics, total } from '../observability/dashboard/metric-reading.js';
-import { PROCESS_CHARTED, ProcessSampler } from '../observability/dashboard/process-sample.js';
-import { CounterRates, type SampleValues, SeriesRecorder } from '../observability/dashboard/series.js';
-import type { SnapshotSource } from '../observability/dashboard/snapshot-feed.js';
+import type { SampleValues } from '../observability/dashboard/series.js';
 import type { ServeOptions } from './serve-args.js';
 import { DashboardEvents, EVENT_METRICS } from './serve-dashboard-events.js';
 import { buildSnapshot, topicRows } from './serve-dashboard-sections.js';
@@ -42,7 +41,7 @@ const LEVELS: Readonly<Record<string, string>> = {
   degradedSeconds: 'conduit_hub_engine_degraded_seconds_total',
 };
 
-/** Stats whose recent values are kept for a sparkline. */
+/** Stats whose recent values are kept for a sparkline (besides the process's). */
 const CHARTED = [
   'connections',
   'messagesIn',
@@ -51,10 +50,21 @@ const CHARTED = [
   'bytesOut',
   'publishes',
   'deliveries',
-  ...PROCESS_CHARTED,
 ];
 
 const METRICS = [...Object.values(RATES), ...Object.values(LEVELS), ...EVENT_METRICS];
+
+/** The counters shown as rates, by stat id. */
+function counters(reading: MetricReading): Map<string, number> {
+  return new Map(Object.entries(RATES).map(([id, metric]) => [id, total(reading, metric)]));
+}
+
+/** The gauges and counters shown as they are, by stat id. */
+function levels(reading: MetricReading): SampleValues {
+  const values: SampleValues = {};
+  for (const [id, metric] of Object.entries(LEVELS)) values[id] = total(reading, metric);
+  return values;
+}
 
 /** What the sampler reads. */
 export interface DashboardSources {
@@ -64,45 +74,16 @@ export interface DashboardSources {
 }
 
 /** Produces one {@link DashboardSnapshot} per call to {@link DashboardSampler.sample}. */
-export class DashboardSampler implements SnapshotSource {
-  private readonly series: SeriesRecorder;
-  private readonly rates = new CounterRates();
-  private readonly events = new DashboardEvents();
-  private readonly process = new ProcessSampler();
-
-  /**
-   * @param sources What to read.
-   * @param intervalMs Time between samples (the sparklines' step).
-   * @param points Values kept per sparkline (60 at one per second: the last minute).
-   */
-  constructor(
-    private readonly sources: DashboardSources,
-    readonly intervalMs = 1000,
-    points = 60,
-  ) {
-    this.series = new SeriesRecorder(points);
-  }
-
-  /** Starts measuring event-loop delay; charts start empty (a gap in time must not look like a line). */
-  start(): void {
-    this.process.start();
-    this.series.clear();
-    this.rates.reset();
-    this.events.rebase();
-  }
-
-  /** Stops measuring (nobody watches). */
-  stop(): void {
-    this.process.stop();
-  }
+export class DashboardSampler extends DashboardSamplerBase<DashboardSources> {
+  protected readonly events = new DashboardEvents();
+  protected readonly charted = CHARTED;
 
   /** Reads everything once and returns the snapshot. */
   async sample(now = Date.now()): Promise<DashboardSnapshot> {
-    const { hub, registry, options } = this.sources;
+    const { hub, registry, options } = this.source;
     const reading = await readMetrics(registry, METRICS);
-    const values = this.values(reading, now);
+    const values = this.measure(levels(reading), counters(reading), now);
     this.events.observe(reading, hub.stats.engineAvailable === 1, now);
-    for (const id of CHARTED) this.series.record(id, values[id] ?? 0);
     return buildSnapshot({
       values,
       series: this.series.asMap(),
@@ -115,14 +96,5 @@ export class DashboardSampler implements SnapshotSource {
       time: now,
       intervalMs: this.intervalMs,
     });
-  }
-
-  private values(reading: MetricReading, now: number): SampleValues {
-    const values: SampleValues = {};
-    const counters = new Map(Object.entries(RATES).map(([id, metric]) => [id, total(reading, metric)]));
-    for (const [id, rate] of this.rates.rates(counters, now)) values[id] = rate;
-    for (const [id, metric] of Object.entries(LEVELS)) values[id] = total(reading, metric);
-    this.process.sample(values, now);
-    return values;
   }
 }

@@ -4,19 +4,22 @@
  * @module
  */
 import type { LocalTopics } from '../hub/local-topics.js';
-import { closeMeaning } from '../observability/dashboard/close-codes.js';
 import type {
   DashboardEvent,
   DashboardSection,
   DashboardSnapshot,
-  DashboardStat,
-  StatFormat,
   TableSection,
 } from '../observability/dashboard/dashboard-types.js';
-import { formatUptime } from '../observability/dashboard/format.js';
 import type { MetricReading } from '../observability/dashboard/metric-reading.js';
 import { processSection } from '../observability/dashboard/process-sample.js';
-import { type SampleValues, statOf } from '../observability/dashboard/series.js';
+import type { SampleValues } from '../observability/dashboard/series.js';
+import {
+  closeCodeRows,
+  countedRows,
+  frameSnapshot,
+  problemsSection,
+  sampleStat as stat,
+} from '../observability/dashboard/snapshot-sections.js';
 
 export type { SampleValues } from '../observability/dashboard/series.js';
 
@@ -45,16 +48,6 @@ export function topicRows(topics: LocalTopics): [string, number][] {
   for (const [name, entry] of topics.exact) rows.push([name, entry.subscriptions.size]);
   for (const [name, entry] of topics.patterns) rows.push([name, entry.subscriptions.size]);
   return rows.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-}
-
-function stat(
-  input: SampleInput,
-  id: string,
-  label: string,
-  format: StatFormat,
-  extra: Partial<DashboardStat> = {},
-): DashboardStat {
-  return statOf(input.values, input.series, { id, label, format }, extra);
 }
 
 function connectionsSection(input: SampleInput): DashboardSection {
@@ -135,18 +128,10 @@ function topicsSection(input: SampleInput): TableSection {
 }
 
 function closesSection(input: SampleInput): TableSection {
-  const byCode = new Map<string, { local: number; remote: number }>();
-  for (const point of input.reading.get('conduit_closes_total') ?? []) {
-    const code = String(point.labels.code);
-    const counts = byCode.get(code) ?? { local: 0, remote: 0 };
-    if (point.labels.side === 'local') counts.local += point.value;
-    else counts.remote += point.value;
-    byCode.set(code, counts);
-  }
-  const rows = [...byCode]
-    .filter(([, counts]) => counts.local + counts.remote > 0)
-    .sort(([a], [b]) => Number(a) - Number(b))
-    .map(([code, { local, remote }]) => [code, closeMeaning(code), local, remote]);
+  const rows = closeCodeRows(
+    input.reading.get('conduit_closes_total'),
+    (point) => point.labels.side === 'local',
+  );
   return {
     kind: 'table',
     id: 'closes',
@@ -159,10 +144,10 @@ function closesSection(input: SampleInput): TableSection {
 }
 
 function handshakesSection(input: SampleInput): TableSection {
-  const rows = (input.reading.get('conduit_handshake_failures_total') ?? [])
-    .filter((point) => point.value > 0)
-    .map((point) => [String(point.labels.reason), Number(point.labels.status) || '—', point.value])
-    .sort((a, b) => Number(b[2]) - Number(a[2]));
+  const rows = countedRows(input.reading.get('conduit_handshake_failures_total'), (point) => [
+    String(point.labels.reason),
+    Number(point.labels.status) || '—',
+  ]);
   return {
     kind: 'table',
     id: 'handshakes',
@@ -176,30 +161,20 @@ function handshakesSection(input: SampleInput): TableSection {
 
 /** The snapshot of one sample. */
 export function buildSnapshot(input: SampleInput): DashboardSnapshot {
-  const snapshot: DashboardSnapshot = {
-    version: 1,
-    title: 'conduit serve',
-    subtitle: `pid ${process.pid} · ${input.engine} engine · up ${formatUptime(input.values.uptime ?? 0)} · Node ${process.version}`,
-    time: input.time,
-    intervalMs: input.intervalMs,
-    sections: [
-      connectionsSection(input),
-      trafficSection(input),
-      topicsSection(input),
-      hubSection(input),
-      processSection(input.values, input.series),
-      closesSection(input),
-      handshakesSection(input),
-      {
-        kind: 'events',
-        id: 'problems',
-        title: 'Recent problems',
-        note: 'From the error counters, sampled every interval while this page is open.',
-        events: input.events,
-        empty: 'Nothing went wrong while you watched.',
-      },
-    ],
-  };
+  const snapshot = frameSnapshot(input, 'conduit serve', `${input.engine} engine`, [
+    connectionsSection(input),
+    trafficSection(input),
+    topicsSection(input),
+    hubSection(input),
+    processSection(input.values, input.series),
+    closesSection(input),
+    handshakesSection(input),
+    problemsSection(
+      'Recent problems',
+      'From the error counters, sampled every interval while this page is open.',
+      input.events,
+    ),
+  ]);
   if (input.workers > 1) {
     snapshot.notice = `Cluster mode (${input.workers} workers): these are the numbers of worker pid ${process.pid} only, the one serving this feed. /metrics sums every worker.`;
   }

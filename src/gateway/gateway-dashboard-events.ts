@@ -1,12 +1,12 @@
 /**
  * The "recent errors" of the gateway's dashboard, from what changed between two samples: refused
  * upgrades and abnormal closes (counter growth), backends leaving or rejoining the rotation, reloads,
- * the start of a drain. The first sample after someone starts watching is a baseline.
+ * the start of a drain. The first sample after someone starts watching is a baseline; growth, baselines
+ * and the bounded list are the shared {@link CounterEvents}'.
  * @module
  */
-import { closeMeaning, ORDINARY_CLOSE_CODES } from '../observability/dashboard/close-codes.js';
-import type { DashboardEvent } from '../observability/dashboard/dashboard-types.js';
-import { EventLog } from '../observability/dashboard/event-log.js';
+import { closeMeaning } from '../observability/dashboard/close-codes.js';
+import { CounterEvents, plural } from '../observability/dashboard/counter-events.js';
 import type { MetricPoint, MetricReading } from '../observability/dashboard/metric-reading.js';
 import type { BackendState } from './backend.js';
 import { CLOSES_METRIC, UPGRADES_METRIC } from './gateway-dashboard-sections.js';
@@ -22,10 +22,6 @@ const LEFT_BECAUSE: Readonly<Record<Exclude<BackendState, 'healthy'>, string>> =
   ejected: 'was ejected after failed upgrades',
 };
 
-function plural(count: number, one: string, many: string): string {
-  return `${count} ${count === 1 ? one : many}`;
-}
-
 function refusalText(count: number, point: MetricPoint): string {
   const upgrades = plural(count, 'upgrade', 'upgrades');
   if (point.labels.route === NO_ROUTE) return `${upgrades} matched no route (404)`;
@@ -38,35 +34,16 @@ function closeText(count: number, point: MetricPoint): string {
   return `${plural(count, 'connection', 'connections')} of route ${point.labels.route} ended with ${code} (${closeMeaning(code)}) ${side}`;
 }
 
-function keyOf(metric: string, point: MetricPoint): string {
-  const labels = Object.keys(point.labels)
-    .sort()
-    .map((label) => `${label}=${point.labels[label]}`);
-  return `${metric}{${labels.join(',')}}`;
-}
-
 /** Turns what changed between samples into events and keeps the last `limit` of them. */
-export class GatewayEvents {
-  private readonly log: EventLog;
+export class GatewayEvents extends CounterEvents {
   /** State of each backend at the previous sample, by upstream and URL. */
   private backends = new Map<string, BackendState>();
   private draining = false;
 
-  constructor(limit = 20) {
-    this.log = new EventLog(limit);
-  }
-
   /** Compares a sample with the previous one and records what changed. */
   observe(reading: MetricReading, status: GatewayStatus, time: number): void {
-    for (const point of reading.get(UPGRADES_METRIC) ?? []) {
-      if (point.labels.status === '101') continue;
-      this.grew(keyOf(UPGRADES_METRIC, point), point, 'warn', time, refusalText);
-    }
-    for (const point of reading.get(CLOSES_METRIC) ?? []) {
-      const code = String(point.labels.code);
-      if (ORDINARY_CLOSE_CODES.has(code)) continue;
-      this.grew(keyOf(CLOSES_METRIC, point), point, code === '1011' ? 'error' : 'warn', time, closeText);
-    }
+    this.grewEach(reading, UPGRADES_METRIC, time, refusalText, (point) => point.labels.status !== '101');
+    this.abnormalCloses(reading, CLOSES_METRIC, time, closeText);
     this.reloads(status, time);
     this.backendChanges(status, time);
     if (status.draining && !this.draining && !this.log.inBaseline) {
@@ -74,27 +51,6 @@ export class GatewayEvents {
     }
     this.draining = status.draining;
     this.log.endReading();
-  }
-
-  /** Makes the next sample a baseline (watching starts again after nobody watched). */
-  rebase(): void {
-    this.log.rebase();
-  }
-
-  /** The recorded events, newest first. */
-  list(): DashboardEvent[] {
-    return this.log.list();
-  }
-
-  private grew(
-    key: string,
-    point: MetricPoint,
-    level: DashboardEvent['level'],
-    time: number,
-    describe: (count: number, point: MetricPoint) => string,
-  ): void {
-    const count = this.log.growth(key, point.value);
-    if (count > 0) this.log.push({ time, level, text: describe(count, point) });
   }
 
   private reloads(status: GatewayStatus, time: number): void {

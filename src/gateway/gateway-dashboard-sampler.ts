@@ -6,13 +6,12 @@
  * only while someone watches.
  * @module
  */
+import { DashboardSamplerBase } from '../observability/dashboard/dashboard-sampler.js';
 import type { DashboardSnapshot } from '../observability/dashboard/dashboard-types.js';
 import type { MetricReading } from '../observability/dashboard/metric-reading.js';
 import { total, totalsBy } from '../observability/dashboard/metric-reading.js';
-import { PROCESS_CHARTED, ProcessSampler } from '../observability/dashboard/process-sample.js';
 import { parsePrometheusText } from '../observability/dashboard/prometheus-text.js';
-import { CounterRates, type SampleValues, SeriesRecorder } from '../observability/dashboard/series.js';
-import type { SnapshotSource } from '../observability/dashboard/snapshot-feed.js';
+import { CounterRates } from '../observability/dashboard/series.js';
 import { GatewayEvents } from './gateway-dashboard-events.js';
 import { buildGatewaySnapshot, CLOSES_METRIC, UPGRADES_METRIC } from './gateway-dashboard-sections.js';
 import type { GatewayStatus } from './gateway-status.js';
@@ -24,17 +23,8 @@ const ACCEPTED = 'conduit_gateway_connections_total';
 /** The metrics read from the exposition. */
 const METRICS = [MESSAGES, BYTES, ACCEPTED, UPGRADES_METRIC, CLOSES_METRIC];
 
-/** Stats whose recent values are kept for a sparkline. */
-const CHARTED = [
-  'connections',
-  'accepted',
-  'refused',
-  'messagesUp',
-  'messagesDown',
-  'bytesUp',
-  'bytesDown',
-  ...PROCESS_CHARTED,
-];
+/** Stats whose recent values are kept for a sparkline (besides the process's). */
+const CHARTED = ['connections', 'accepted', 'refused', 'messagesUp', 'messagesDown', 'bytesUp', 'bytesDown'];
 
 /** What the gateway's dashboard reads: what the admin endpoints answer. */
 export interface GatewayDashboardSource {
@@ -73,38 +63,15 @@ function routeCounters(reading: MetricReading): Map<string, number> {
 }
 
 /** Produces one {@link DashboardSnapshot} per call to {@link GatewayDashboardSampler.sample}. */
-export class GatewayDashboardSampler implements SnapshotSource {
-  private readonly series: SeriesRecorder;
-  private readonly rates = new CounterRates();
+export class GatewayDashboardSampler extends DashboardSamplerBase<GatewayDashboardSource> {
+  protected readonly events = new GatewayEvents();
+  protected readonly charted = CHARTED;
   private readonly routeRates = new CounterRates();
-  private readonly events = new GatewayEvents();
-  private readonly process = new ProcessSampler();
 
-  /**
-   * @param source What to read.
-   * @param intervalMs Time between samples (the sparklines' step).
-   * @param points Values kept per sparkline (60 at one per second: the last minute).
-   */
-  constructor(
-    private readonly source: GatewayDashboardSource,
-    readonly intervalMs = 1000,
-    points = 60,
-  ) {
-    this.series = new SeriesRecorder(points);
-  }
-
-  /** Starts measuring event-loop delay; charts start empty (a gap in time must not look like a line). */
-  start(): void {
-    this.process.start();
-    this.series.clear();
-    this.rates.reset();
+  /** Starts measuring; per-route rates start over too. */
+  override start(): void {
+    super.start();
     this.routeRates.reset();
-    this.events.rebase();
-  }
-
-  /** Stops measuring (nobody watches). */
-  stop(): void {
-    this.process.stop();
   }
 
   /** Reads everything once and returns the snapshot. */
@@ -112,10 +79,7 @@ export class GatewayDashboardSampler implements SnapshotSource {
     const { text } = await this.source.metrics();
     const status = this.source.status();
     const reading = parsePrometheusText(text, METRICS);
-    const values: SampleValues = { connections: status.connections };
-    for (const [id, rate] of this.rates.rates(counters(reading), now)) values[id] = rate;
-    this.process.sample(values, now);
-    for (const id of CHARTED) this.series.record(id, values[id] ?? 0);
+    const values = this.measure({ connections: status.connections }, counters(reading), now);
     this.events.observe(reading, status, now);
     return buildGatewaySnapshot({
       values,

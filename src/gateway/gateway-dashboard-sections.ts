@@ -3,19 +3,23 @@
  * gateway's status and metrics to the generic {@link DashboardSnapshot} shape the page draws.
  * @module
  */
-import { closeMeaning } from '../observability/dashboard/close-codes.js';
 import type {
   DashboardEvent,
   DashboardSnapshot,
   DashboardStat,
-  EventsSection,
   StatsSection,
   TableSection,
 } from '../observability/dashboard/dashboard-types.js';
-import { formatUptime } from '../observability/dashboard/format.js';
 import type { MetricReading } from '../observability/dashboard/metric-reading.js';
 import { processSection } from '../observability/dashboard/process-sample.js';
-import { type SampleValues, type SeriesSource, statOf } from '../observability/dashboard/series.js';
+import type { SampleValues, SeriesSource } from '../observability/dashboard/series.js';
+import {
+  closeCodeRows,
+  countedRows,
+  frameSnapshot,
+  problemsSection,
+  sampleStat as stat,
+} from '../observability/dashboard/snapshot-sections.js';
 import type { BackendStatus } from './backend.js';
 import { NO_ROUTE } from './gateway-metrics.js';
 import type { GatewayStatus } from './gateway-status.js';
@@ -37,10 +41,6 @@ export interface GatewaySampleInput {
   events: DashboardEvent[];
   time: number;
   intervalMs: number;
-}
-
-function stat(input: GatewaySampleInput, id: string, label: string, format: DashboardStat['format']) {
-  return statOf(input.values, input.series, { id, label, format });
 }
 
 function connectionsSection(input: GatewaySampleInput): StatsSection {
@@ -160,25 +160,13 @@ function backendsSection(upstream: UpstreamStatus, now: number): TableSection {
 
 function closesSection(input: GatewaySampleInput): TableSection {
   const points = input.reading.get(CLOSES_METRIC);
-  const byCode = new Map<string, { client: number; upstream: number }>();
-  for (const point of points ?? []) {
-    const code = String(point.labels.code);
-    const counts = byCode.get(code) ?? { client: 0, upstream: 0 };
-    if (point.labels.side === 'upstream') counts.upstream += point.value;
-    else counts.client += point.value;
-    byCode.set(code, counts);
-  }
-  const rows = [...byCode]
-    .filter(([, counts]) => counts.client + counts.upstream > 0)
-    .sort(([a], [b]) => Number(a) - Number(b))
-    .map(([code, { client, upstream }]) => [code, closeMeaning(code), client, upstream]);
   return {
     kind: 'table',
     id: 'closes',
     title: 'Close codes',
     note: 'How each side of the proxied connections ended, since the gateway started.',
     columns: ['Code', 'Meaning', 'Client side', 'Backend side'],
-    rows,
+    rows: closeCodeRows(points, (point) => point.labels.side !== 'upstream'),
     empty:
       points === undefined
         ? `Not counted: this gateway's metrics have no ${CLOSES_METRIC}.`
@@ -187,14 +175,14 @@ function closesSection(input: GatewaySampleInput): TableSection {
 }
 
 function refusalsSection(input: GatewaySampleInput): TableSection {
-  const rows = (input.reading.get(UPGRADES_METRIC) ?? [])
-    .filter((point) => point.labels.status !== '101' && point.value > 0)
-    .map((point) => [
+  const rows = countedRows(
+    input.reading.get(UPGRADES_METRIC),
+    (point) => [
       point.labels.route === NO_ROUTE ? '(no route)' : String(point.labels.route),
       Number(point.labels.status),
-      point.value,
-    ])
-    .sort((a, b) => Number(b[2]) - Number(a[2]));
+    ],
+    (point) => point.labels.status !== '101',
+  );
   return {
     kind: 'table',
     id: 'refusals',
@@ -206,38 +194,24 @@ function refusalsSection(input: GatewaySampleInput): TableSection {
   };
 }
 
-function problemsSection(input: GatewaySampleInput): EventsSection {
-  return {
-    kind: 'events',
-    id: 'problems',
-    title: 'Recent errors',
-    note: 'Refusals, abnormal closes, backend health and reloads, sampled while this page is open.',
-    events: input.events,
-    empty: 'Nothing went wrong while you watched.',
-  };
-}
-
 /** The snapshot of one sample. */
 export function buildGatewaySnapshot(input: GatewaySampleInput): DashboardSnapshot {
   const { status } = input;
-  const snapshot: DashboardSnapshot = {
-    version: 1,
-    title: 'conduit gateway',
-    subtitle: `pid ${process.pid} · ${status.source} · up ${formatUptime(input.values.uptime ?? 0)} · Node ${process.version}`,
-    time: input.time,
-    intervalMs: input.intervalMs,
-    sections: [
-      connectionsSection(input),
-      trafficSection(input),
-      upstreamsSection(input),
-      routesSection(input),
-      ...input.status.upstreams.map((upstream) => backendsSection(upstream, input.time)),
-      closesSection(input),
-      refusalsSection(input),
-      processSection(input.values, input.series),
-      problemsSection(input),
-    ],
-  };
+  const snapshot = frameSnapshot(input, 'conduit gateway', status.source, [
+    connectionsSection(input),
+    trafficSection(input),
+    upstreamsSection(input),
+    routesSection(input),
+    ...input.status.upstreams.map((upstream) => backendsSection(upstream, input.time)),
+    closesSection(input),
+    refusalsSection(input),
+    processSection(input.values, input.series),
+    problemsSection(
+      'Recent errors',
+      'Refusals, abnormal closes, backend health and reloads, sampled while this page is open.',
+      input.events,
+    ),
+  ]);
   if (status.draining) {
     snapshot.notice = 'Draining: the listeners are closed and every proxied connection is closing (1001).';
   }

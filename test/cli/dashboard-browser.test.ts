@@ -6,55 +6,30 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import WebSocket from 'ws';
 import { DashboardEvents } from '../../src/cli/serve-dashboard-events.js';
 import type { MetricReading } from '../../src/cli/serve-dashboard-registry.js';
-import type {
-  DashboardSnapshot,
-  DashboardStat,
-  EventsSection,
-  StatsSection,
-  TableSection,
-} from '../../src/cli/web/dashboard-types.js';
 import { formatValue } from '../../src/cli/web/format.js';
 import { sparklinePoints } from '../../src/cli/web/sparkline.js';
+import { chromiumSkip, useChromium } from '../helpers/chromium.js';
+import {
+  eventTexts,
+  FeedReader,
+  openDashboard,
+  shown,
+  stat,
+  table,
+  unexpectedErrors,
+  value,
+} from '../helpers/dashboard-page.js';
 import { httpGet, killAll, type ServeProcess, startServe } from '../hub/cluster-process.js';
 import { connectClient, refusedUpgrade, type TestClient } from '../hub/helpers.js';
-import { findExecutable, missingPeer, withTimeout } from '../interop/helpers.js';
 
-const CHROMIUM = findExecutable([process.env.CHROMIUM_PATH ?? '', '/usr/bin/chromium']);
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
 const SCREENSHOT = process.env.CONDUIT_SCREENSHOT === '1';
 /** docs/images/dashboard.png at the repository root (this file runs from dist/test/cli/). */
 const SCREENSHOT_FILE = fileURLToPath(new URL('../../../docs/images/dashboard.png', import.meta.url));
-
-function hasPlaywright(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function browserSkip(): string | false {
-  if (CHROMIUM === undefined) {
-    return missingPeer(
-      'headless Chromium is needed for the dashboard page test (install the Debian package chromium)',
-    );
-  }
-  if (!hasPlaywright()) {
-    return missingPeer(
-      'playwright-core is needed to drive Chromium (npm package playwright-core, a devDependency)',
-    );
-  }
-  return false;
-}
 
 async function stopServe(serve: ServeProcess | undefined): Promise<void> {
   if (serve === undefined || serve.child.exitCode !== null) return;
@@ -64,71 +39,6 @@ async function stopServe(serve: ServeProcess | undefined): Promise<void> {
 /** The feed URL of a serve process. */
 function feedUrl(serve: ServeProcess): string {
   return `ws://127.0.0.1:${serve.port}/dashboard/feed`;
-}
-
-/** A feed watcher from Node: keeps every snapshot and waits, bounded, for one that satisfies a check. */
-class FeedReader {
-  readonly snapshots: DashboardSnapshot[] = [];
-  private waiters: { check: (s: DashboardSnapshot) => boolean; resolve: (s: DashboardSnapshot) => void }[] =
-    [];
-
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer) => {
-      const snapshot = JSON.parse(data.toString()) as DashboardSnapshot;
-      this.snapshots.push(snapshot);
-      this.waiters = this.waiters.filter((waiter) => {
-        if (!waiter.check(snapshot)) return true;
-        waiter.resolve(snapshot);
-        return false;
-      });
-    });
-    ws.on('error', () => {});
-  }
-
-  static async open(url: string, origin?: string): Promise<FeedReader> {
-    const ws = new WebSocket(url, origin === undefined ? {} : { origin });
-    const reader = new FeedReader(ws);
-    await withTimeout(
-      new Promise((resolve, reject) => {
-        ws.once('open', resolve);
-        ws.once('error', reject);
-      }),
-      5000,
-      'feed open',
-    );
-    return reader;
-  }
-
-  /** The first snapshot from now on (or already received, when `past`) that satisfies `check`. */
-  until(check: (s: DashboardSnapshot) => boolean, what: string, ms = 15_000): Promise<DashboardSnapshot> {
-    const last = this.snapshots.at(-1);
-    if (last !== undefined && check(last)) return Promise.resolve(last);
-    return withTimeout(new Promise((resolve) => this.waiters.push({ check, resolve })), ms, what);
-  }
-
-  close(): void {
-    this.ws.terminate();
-  }
-}
-
-function section<K extends DashboardSnapshot['sections'][number]['kind']>(
-  snapshot: DashboardSnapshot,
-  id: string,
-  kind: K,
-): Extract<DashboardSnapshot['sections'][number], { kind: K }> {
-  const found = snapshot.sections.find((s) => s.id === id);
-  assert.ok(found !== undefined && found.kind === kind, `section ${id} of kind ${kind}`);
-  return found as Extract<DashboardSnapshot['sections'][number], { kind: K }>;
-}
-
-function stat(snapshot: DashboardSnapshot, sectionId: string, id: string): DashboardStat {
-  const found = (section(snapshot, sectionId, 'stats') as StatsSection).stats.find((s) => s.id === id);
-  assert.ok(found !== undefined, `stat ${sectionId}/${id}`);
-  return found;
-}
-
-function value(snapshot: DashboardSnapshot, sectionId: string, id: string): number {
-  return Number(stat(snapshot, sectionId, id).value);
 }
 
 /**
@@ -294,9 +204,8 @@ describe('conduit serve: the dashboard feed', () => {
       'connections and message rates up',
     );
     assert.equal(value(busy, 'connections', 'hubSessions'), 5);
-    const topics = section(busy, 'topics', 'table') as TableSection;
     assert.deepEqual(
-      topics.rows.filter(([name]) => String(name).startsWith('load.')),
+      table(busy, 'topics').filter(([name]) => String(name).startsWith('load.')),
       [
         ['load.a', 2],
         ['load.b', 2],
@@ -312,53 +221,33 @@ describe('conduit serve: the dashboard feed', () => {
     // A connection that vanishes without a close frame is a problem worth showing (1006).
     traffic.clients[0]!.ws.terminate();
     const problem = await feed.until(
-      (s) =>
-        (section(s, 'problems', 'events') as EventsSection).events.some((e) =>
-          /closed with 1006/.test(e.text),
-        ),
+      (s) => eventTexts(s).some((text) => /closed with 1006/.test(text)),
       'an event for the 1006 close',
     );
-    const closes = section(problem, 'closes', 'table') as TableSection;
-    assert.ok(closes.rows.some(([code, meaning]) => code === '1006' && /abnormal/.test(String(meaning))));
+    assert.ok(
+      table(problem, 'closes').some(([code, meaning]) => code === '1006' && /abnormal/.test(String(meaning))),
+    );
     traffic.stop();
     traffic = undefined;
     await feed.until((s) => value(s, 'connections', 'connections') === open, 'connections back down');
   });
 });
 
-describe('the dashboard page in headless Chromium', { skip: browserSkip() }, () => {
+describe('the dashboard page in headless Chromium', { skip: chromiumSkip('the dashboard page test') }, () => {
+  const browser = useChromium();
   let serve: ServeProcess | undefined;
-  let browser: Browser | undefined;
   let traffic: Traffic | undefined;
-  const errors: string[] = [];
 
   before(async () => {
     serve = await startServe(['--log-level', 'warn']);
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
   });
   after(async () => {
     traffic?.stop();
-    await withTimeout(browser?.close() ?? Promise.resolve(), 10_000, 'chromium close').catch((error) =>
-      console.warn(`chromium did not close: ${error}`),
-    );
     await stopServe(serve);
   });
 
-  /** The text a stat shows. */
-  function shown(page: Page, sectionId: string, statId: string): Promise<string | null> {
-    return page.textContent(`[data-section="${sectionId}"] [data-stat="${statId}"] .value`);
-  }
-
   it('loads, goes live, and its numbers move with the traffic', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1360, height: 900 } });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    await page.goto(serve!.endpoints.dashboard!);
-    await page.waitForSelector('#status[data-state="connected"]');
+    const { page, errors } = await openDashboard(browser(), serve!.endpoints.dashboard!);
     await page.waitForSelector('[data-section="connections"] [data-stat="connections"] .value');
     assert.equal(await shown(page, 'connections', 'connections'), '0');
     assert.equal(await shown(page, 'traffic', 'messagesIn'), '0/s');
@@ -410,9 +299,6 @@ describe('the dashboard page in headless Chromium', { skip: browserSkip() }, () 
     assert.match((await page.textContent('#status-text')) ?? '', /retrying in \d+ s\. Numbers as of /);
     assert.equal(await shown(page, 'connections', 'connections'), '0');
     await page.close();
-    assert.deepEqual(
-      errors.filter((error) => !/WebSocket connection to .* failed/.test(error)),
-      [],
-    );
+    assert.deepEqual(unexpectedErrors(errors), []);
   });
 });

@@ -9,40 +9,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { HubClientConstructor } from '../../src/cli/web/sdk.js';
 import { HubClient } from '../../src/hub-client/index.js';
+import { chromiumSkip, useChromium } from '../helpers/chromium.js';
 import { killAll, type ServeProcess, startServe } from '../hub/cluster-process.js';
 import { connectClient, type TestClient } from '../hub/helpers.js';
-import { findExecutable, missingPeer, withTimeout } from '../interop/helpers.js';
-
-const CHROMIUM = findExecutable([process.env.CHROMIUM_PATH ?? '', '/usr/bin/chromium']);
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
-
-function hasPlaywright(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function browserSkip(): string | false {
-  if (CHROMIUM === undefined) {
-    return missingPeer(
-      'headless Chromium is needed for the chat page test (install the Debian package chromium)',
-    );
-  }
-  if (!hasPlaywright()) {
-    return missingPeer(
-      'playwright-core is needed to drive Chromium (npm package playwright-core, a devDependency)',
-    );
-  }
-  return false;
-}
+import { withTimeout } from '../interop/helpers.js';
 
 /** A GET with the path sent exactly as given (no URL normalisation: `..` and `%2e` reach the server). */
 function rawGet(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
@@ -173,26 +147,19 @@ function people(page: Page): Promise<string[]> {
   return page.$$eval('#presence li', (items) => items.map((item) => item.textContent ?? ''));
 }
 
-describe('the chat page in headless Chromium', { skip: browserSkip() }, () => {
+describe('the chat page in headless Chromium', { skip: chromiumSkip('the chat page test') }, () => {
+  const browser = useChromium();
   let serve: ServeProcess | undefined;
-  let browser: Browser | undefined;
   const errors: string[] = [];
 
   before(async () => {
     serve = await startServe(['--log-level', 'warn']);
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
   });
-  after(async () => {
-    await withTimeout(browser?.close() ?? Promise.resolve(), 10_000, 'chromium close').catch((error) =>
-      console.warn(`chromium did not close: ${error}`),
-    );
-    await stopServe(serve);
-  });
+  after(() => stopServe(serve));
 
   /** A new visitor (own context: own localStorage) who opens `/#room` and gives a name. */
   async function visit(name: string, room: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser!.newContext({ viewport: { width: 1200, height: 800 } });
+    const context = await browser().newContext({ viewport: { width: 1200, height: 800 } });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     page.on('pageerror', (error) => errors.push(`${name}: ${error.message}`));

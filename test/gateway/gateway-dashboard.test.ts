@@ -6,52 +6,27 @@
  * upstream health and numbers that move with the traffic.
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { buildGatewaySnapshot } from '../../src/gateway/gateway-dashboard-sections.js';
 import type { GatewayStatus } from '../../src/gateway/gateway-status.js';
 import { feedOrigin } from '../../src/observability/dashboard/dashboard-origin.js';
 import { dashboardHtml } from '../../src/observability/dashboard/dashboard-page.js';
-import type {
-  DashboardSnapshot,
-  DashboardStat,
-  EventsSection,
-  StatsSection,
-  TableSection,
-} from '../../src/observability/dashboard/dashboard-types.js';
 import { parsePrometheusText } from '../../src/observability/dashboard/prometheus-text.js';
-import { missingPeer } from '../client/helpers.js';
-import { findExecutable } from '../interop/helpers.js';
+import { chromiumSkip, useChromium } from '../helpers/chromium.js';
+import {
+  eventTexts,
+  FeedReader,
+  openDashboard,
+  section,
+  shown,
+  stat,
+  table,
+  unexpectedErrors,
+  value,
+} from '../helpers/dashboard-page.js';
 import { ask, http, startTestGateway, type TestGateway } from './gateway-helpers.js';
 import { openThrough, startWsBackend, type WsBackend, withTimeout } from './helpers.js';
-
-const CHROMIUM = findExecutable([process.env.CHROMIUM_PATH ?? '', '/usr/bin/chromium']);
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
-
-function hasPlaywright(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function browserSkip(): string | false {
-  if (CHROMIUM === undefined) {
-    return missingPeer(
-      "headless Chromium is needed for the gateway dashboard's page test (install the Debian package chromium)",
-    );
-  }
-  if (!hasPlaywright()) {
-    return missingPeer(
-      'playwright-core is needed to drive Chromium (npm package playwright-core, a devDependency)',
-    );
-  }
-  return false;
-}
 
 /** A gateway with one `/chat` route to two backends, health-checked every 300 ms. */
 function gatewayYaml(backends: WsBackend[]): string {
@@ -108,79 +83,6 @@ class Traffic {
     this.timer = null;
     for (const client of this.clients) client.close(1000);
   }
-}
-
-/** A feed watcher from Node: keeps every snapshot and waits, bounded, for one that satisfies a check. */
-class FeedReader {
-  readonly snapshots: DashboardSnapshot[] = [];
-  private waiters: { check: (s: DashboardSnapshot) => boolean; resolve: (s: DashboardSnapshot) => void }[] =
-    [];
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer) => {
-      const snapshot = JSON.parse(data.toString()) as DashboardSnapshot;
-      this.snapshots.push(snapshot);
-      this.waiters = this.waiters.filter((waiter) => {
-        if (!waiter.check(snapshot)) return true;
-        waiter.resolve(snapshot);
-        return false;
-      });
-    });
-    ws.on('error', () => {});
-  }
-
-  static async open(url: string, origin?: string): Promise<FeedReader> {
-    const ws = new WebSocket(url, origin === undefined ? {} : { origin });
-    const reader = new FeedReader(ws);
-    await withTimeout(
-      new Promise((resolve, reject) => {
-        ws.once('open', resolve);
-        ws.once('error', reject);
-      }),
-      5000,
-      'feed open',
-    );
-    return reader;
-  }
-
-  /** The last snapshot, if it satisfies `check`, or the first one to come that does. */
-  until(check: (s: DashboardSnapshot) => boolean, what: string, ms = 15_000): Promise<DashboardSnapshot> {
-    const last = this.snapshots.at(-1);
-    if (last !== undefined && check(last)) return Promise.resolve(last);
-    return withTimeout(new Promise((resolve) => this.waiters.push({ check, resolve })), ms, what);
-  }
-
-  close(): void {
-    this.ws.terminate();
-  }
-}
-
-function section<K extends DashboardSnapshot['sections'][number]['kind']>(
-  snapshot: DashboardSnapshot,
-  id: string,
-  kind: K,
-): Extract<DashboardSnapshot['sections'][number], { kind: K }> {
-  const found = snapshot.sections.find((s) => s.id === id);
-  assert.ok(found !== undefined && found.kind === kind, `section ${id} of kind ${kind}`);
-  return found as Extract<DashboardSnapshot['sections'][number], { kind: K }>;
-}
-
-function stat(snapshot: DashboardSnapshot, sectionId: string, id: string): DashboardStat {
-  const found = (section(snapshot, sectionId, 'stats') as StatsSection).stats.find((s) => s.id === id);
-  assert.ok(found !== undefined, `stat ${sectionId}/${id}`);
-  return found;
-}
-
-function value(snapshot: DashboardSnapshot, sectionId: string, id: string): number {
-  return Number(stat(snapshot, sectionId, id).value);
-}
-
-function table(snapshot: DashboardSnapshot, id: string): (string | number)[][] {
-  return (section(snapshot, id, 'table') as TableSection).rows;
-}
-
-function events(snapshot: DashboardSnapshot): string[] {
-  return (section(snapshot, 'problems', 'events') as EventsSection).events.map((event) => event.text);
 }
 
 describe('gateway dashboard building blocks', () => {
@@ -282,7 +184,7 @@ describe('gateway dashboard building blocks', () => {
       ['1006', 'abnormal, no close frame', 2, 1],
     ]);
     const uncounted = buildGatewaySnapshot({ ...input, reading: new Map() });
-    const closes = section(uncounted, 'closes', 'table') as TableSection;
+    const closes = section(uncounted, 'closes', 'table');
     assert.deepEqual(closes.rows, []);
     assert.match(closes.empty, /conduit_gateway_closes_total/);
   });
@@ -418,7 +320,7 @@ describe('the gateway admin listener: dashboard routes and feed', () => {
       (s) => table(s, 'refusals').some(([name, code]) => name === '(no route)' && code === 404),
       'the 404 in the refusals table',
     );
-    assert.ok(events(refused).some((text) => /upgrade matched no route \(404\)/.test(text)));
+    assert.ok(eventTexts(refused).some((text) => /upgrade matched no route \(404\)/.test(text)));
 
     // A backend goes away: its clients lose their connections, the health check takes it out.
     traffic.stop();
@@ -432,47 +334,31 @@ describe('the gateway admin listener: dashboard routes and feed', () => {
     const gone = table(down, 'backends:echo').find((row) => row[0] === `${backends[0]!.url}/`);
     assert.ok(gone !== undefined && gone[1] !== 'healthy', `the backend's row says so (${gone})`);
     await feed.until(
-      (s) => events(s).some((text) => text.includes(`Backend ${backends[0]!.url}/ of upstream echo`)),
+      (s) => eventTexts(s).some((text) => text.includes(`Backend ${backends[0]!.url}/ of upstream echo`)),
       'an event for the backend leaving',
     );
     await feed.until((s) => value(s, 'connections', 'connections') === 0, 'connections back to 0');
   });
 });
 
-describe("the gateway's dashboard page in headless Chromium", { skip: browserSkip() }, () => {
+const pageSkip = chromiumSkip("the gateway dashboard's page test");
+
+describe("the gateway's dashboard page in headless Chromium", { skip: pageSkip }, () => {
+  const browser = useChromium();
   let setup: { backends: WsBackend[]; gateway: TestGateway } | undefined;
-  let browser: Browser | undefined;
   let traffic: Traffic | undefined;
-  const errors: string[] = [];
 
   before(async () => {
     setup = await startSetup();
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
   });
   after(async () => {
     traffic?.stop();
-    await withTimeout(browser?.close() ?? Promise.resolve(), 10_000, 'chromium close').catch((error) =>
-      console.warn(`chromium did not close: ${error}`),
-    );
     await stopSetup(setup);
   });
 
-  /** The text a stat shows. */
-  function shown(page: Page, sectionId: string, statId: string): Promise<string | null> {
-    return page.textContent(`[data-section="${sectionId}"] [data-stat="${statId}"] .value`);
-  }
-
   it('loads, goes live, shows upstream health, and its numbers move with the traffic', async () => {
     const { gateway, backends } = setup!;
-    const page = await browser!.newPage({ viewport: { width: 1360, height: 900 } });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    await page.goto(`${gateway.admin}/dashboard`);
-    await page.waitForSelector('#status[data-state="connected"]');
+    const { page, errors } = await openDashboard(browser(), `${gateway.admin}/dashboard`);
     assert.equal(await page.textContent('#title'), 'conduit gateway');
     await page.waitForSelector('[data-section="upstreams"] [data-stat="echo"][data-health="ok"]');
     assert.equal(await shown(page, 'upstreams', 'echo'), '2 of 2 up');
@@ -517,9 +403,6 @@ describe("the gateway's dashboard page in headless Chromium", { skip: browserSki
     await gateway.close();
     await page.waitForSelector('#status[data-state="disconnected"]');
     await page.close();
-    assert.deepEqual(
-      errors.filter((error) => !/WebSocket connection to .* failed/.test(error)),
-      [],
-    );
+    assert.deepEqual(unexpectedErrors(errors), []);
   });
 });

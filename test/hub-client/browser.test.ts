@@ -6,41 +6,21 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { Hub } from '../../src/hub/index.js';
 import type { HubClient, MessageMeta, SubscribedInfo } from '../../src/hub-client/index.js';
 import type { WebSocketServer } from '../../src/server/server.js';
-import { findExecutable, missingPeer, withTimeout } from '../interop/helpers.js';
+import { chromiumSkip, useChromium } from '../helpers/chromium.js';
+import { withTimeout } from '../interop/helpers.js';
 import { waitFor } from '../server/helpers.js';
 
-const CHROMIUM = findExecutable([process.env.CHROMIUM_PATH ?? '', '/usr/bin/chromium']);
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
 /** The compiled SDK (this file runs from dist/test/hub-client/). */
 const SDK_DIR = join(import.meta.dirname, '..', '..', 'src', 'hub-client');
 
-function hasPlaywright(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const skip =
-  CHROMIUM === undefined
-    ? missingPeer(
-        'headless Chromium is needed for the hub client browser test (install the Debian package chromium)',
-      )
-    : !hasPlaywright()
-      ? missingPeer(
-          'playwright-core is needed to drive Chromium (npm package playwright-core, a devDependency)',
-        )
-      : false;
+const skip = chromiumSkip('the hub client browser test');
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -83,7 +63,7 @@ describe('HubClient in headless Chromium against the Hub', { skip }, () => {
   let http: HttpServer;
   let hub: Hub;
   let wss: WebSocketServer;
-  let browser: Browser | undefined;
+  const browser = useChromium();
   let page: Page;
   let origin: string;
   const upgrades: string[] = [];
@@ -97,17 +77,12 @@ describe('HubClient in headless Chromium against the Hub', { skip }, () => {
     wss.on('connection', (_connection: unknown, request: { url: string; origin?: string }) =>
       upgrades.push(`${request.origin} ${request.url}`),
     );
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-    page = await browser.newPage();
+    page = await browser().newPage();
     page.setDefaultTimeout(15_000);
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).sdkReady === true);
   });
   after(async () => {
-    await withTimeout(browser?.close() ?? Promise.resolve(), 10_000, 'chromium close').catch((error) =>
-      console.warn(`chromium did not close: ${error}`),
-    );
     await withTimeout(hub?.close() ?? Promise.resolve(), 5000, 'hub close');
     http?.closeAllConnections();
     await withTimeout(new Promise((resolve) => http?.close(resolve)), 5000, 'http close');

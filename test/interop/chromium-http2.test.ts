@@ -10,50 +10,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import type { WebSocketConnection } from '../../src/server/connection.js';
 import { httpVersionOf } from '../../src/server/http2-connection.js';
 import { WebSocketServer } from '../../src/server/server.js';
+import { chromiumSkip, QUIET_NETWORK_ARGS, useChromium } from '../helpers/chromium.js';
 import { closeServer, waitFor } from '../server/helpers.js';
 import { makeTlsFixture } from '../server/tls-fixture.js';
-import { findExecutable, missingPeer, withTimeout } from './helpers.js';
+import { withTimeout } from './helpers.js';
 
-const CHROMIUM = findExecutable([process.env.CHROMIUM_PATH ?? '', '/usr/bin/chromium']);
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  // The test certificate is self-signed.
-  '--ignore-certificate-errors',
-];
-
-function hasPlaywright(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Chromium's flags: the test certificate is self-signed. */
+const CHROMIUM_ARGS = [...QUIET_NETWORK_ARGS, '--ignore-certificate-errors'];
 
 const fixture = makeTlsFixture();
-const skip =
-  typeof fixture === 'string'
-    ? fixture
-    : CHROMIUM === undefined
-      ? missingPeer('headless Chromium is needed for this interop test (install the Debian package chromium)')
-      : !hasPlaywright()
-        ? missingPeer(
-            'playwright-core is needed to drive Chromium (npm package playwright-core, a devDependency)',
-          )
-        : false;
+const skip = typeof fixture === 'string' ? fixture : chromiumSkip('this interop test');
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>Conduit over HTTP/2</title>`;
 
@@ -106,7 +78,7 @@ describe('Chromium opens WebSockets over HTTP/2 (RFC 8441)', { skip }, () => {
   let overH2: WebSocketServer;
   let overH1: WebSocketServer;
   const accepted: { version: string; closeCode: number }[] = [];
-  let browser: Browser | undefined;
+  const browser = useChromium(CHROMIUM_ARGS);
   let context: BrowserContext;
 
   function track(connection: WebSocketConnection): void {
@@ -141,15 +113,10 @@ describe('Chromium opens WebSockets over HTTP/2 (RFC 8441)', { skip }, () => {
       server.listen(0, '127.0.0.1');
       await waitFor(server, 'listening');
     }
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-    context = await browser.newContext({ ignoreHTTPSErrors: true });
+    context = await browser().newContext({ ignoreHTTPSErrors: true });
   });
 
   after(async () => {
-    await withTimeout(browser?.close() ?? Promise.resolve(), 10_000, 'chromium close').catch((error) =>
-      console.warn(`chromium did not close: ${error}`),
-    );
     await Promise.all([overH2, overH1].map((wss) => (wss ? closeServer(wss) : undefined)));
     for (const session of sessions) session.destroy();
     h1?.closeAllConnections();

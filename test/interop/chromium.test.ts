@@ -8,45 +8,18 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { chromiumSkip, QUIET_NETWORK_ARGS, useChromium } from '../helpers/chromium.js';
 import { waitFor } from '../server/helpers.js';
 import { InteropServer, TAKEOVER } from './conduit-peer.js';
-import { findExecutable, missingPeer, withTimeout } from './helpers.js';
+import { withTimeout } from './helpers.js';
 import { MODES, type Mode, whatwgTests } from './whatwg-checks.js';
 import type { ScenarioName, ScenarioResult } from './whatwg-scenarios.js';
 
-const CHROMIUM = findExecutable([process.env.CHROMIUM_PATH ?? '', '/usr/bin/chromium']);
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-function hasPlaywright(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const skip =
-  CHROMIUM === undefined
-    ? missingPeer('headless Chromium is needed for this interop test (install the Debian package chromium)')
-    : !hasPlaywright()
-      ? missingPeer(
-          'playwright-core is needed to drive Chromium (npm package playwright-core, a devDependency)',
-        )
-      : false;
+const skip = chromiumSkip('this interop test');
 
 /** The page: loads the scenarios module and exposes `runScenario(base, name)` to page.evaluate. */
 const PAGE = `<!doctype html>
@@ -84,7 +57,7 @@ describe('WebSocketServer (attached to an http.Server) against headless Chromium
   let http: HttpServer;
   const servers = {} as Record<Mode, InteropServer>;
   let limited: InteropServer;
-  let browser: Browser | undefined;
+  const browser = useChromium(QUIET_NETWORK_ARGS);
   let page: Page;
   let origin: string;
 
@@ -104,17 +77,12 @@ describe('WebSocketServer (attached to an http.Server) against headless Chromium
       perMessageDeflate: true,
       maxPayload: 1024 * 1024,
     });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-    page = await browser.newPage();
+    page = await browser().newPage();
     page.setDefaultTimeout(30_000);
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).scenariosReady === true);
   });
   after(async () => {
-    await withTimeout(browser?.close() ?? Promise.resolve(), 10_000, 'chromium close').catch((error) =>
-      console.warn(`chromium did not close: ${error}`),
-    );
     await Promise.all([...Object.values(servers), limited].map((server) => server?.stop()));
     http?.closeAllConnections();
     await withTimeout(new Promise((resolve) => http?.close(resolve)), 5000, 'http close');

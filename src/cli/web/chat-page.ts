@@ -3,20 +3,17 @@
  * ES module, so that the page runs under a strict Content-Security-Policy (no inline script or style).
  * @module
  */
+import { pageHead } from '../../observability/dashboard/html-page.js';
+
+const HEAD = pageHead({
+  title: 'Conduit chat',
+  icon: '/favicon.svg',
+  stylesheet: '/css/demo.css',
+  script: '/js/web/chat-app.js',
+});
 
 /** The chat page. */
-export const CHAT_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Conduit chat</title>
-<link rel="icon" href="/favicon.svg">
-<link rel="stylesheet" href="/css/demo.css">
-<script type="module" src="/js/web/chat-app.js"></script>
-</head>
-<body>
-<header class="bar">
+export const CHAT_HTML = `${HEAD}<header class="bar">
   <h1>Conduit chat</h1>
   <p id="status" class="status" role="status" data-state="connecting">
     <span class="dot" aria-hidden="true"></span><span id="status-text">Starting…</span>

@@ -10,6 +10,9 @@
 import { displayName } from './chat-store.js';
 import type { HubClientLike, SubscriptionLike } from './sdk.js';
 
+/** Names kept for connections that left (see {@link Roster.forget}). */
+const MAX_REMEMBERED = 500;
+
 /** What pages publish on the roster topic. */
 interface Announcement {
   client: string;
@@ -65,9 +68,15 @@ export class Roster {
     return this.names.get(client);
   }
 
-  /** Forgets a connection that left. */
+  /**
+   * Notes that a connection left. Its name is kept: a page that re-subscribes (a newcomer fetching history
+   * does) leaves and joins again under the same client id, and its one announcement may come before the
+   * leave. Only the oldest names are dropped, past a bound.
+   */
   forget(client: string): void {
-    this.names.delete(client);
+    if (this.names.size <= MAX_REMEMBERED) return;
+    const oldest = this.names.keys().next();
+    if (!oldest.done && oldest.value !== client) this.names.delete(oldest.value);
   }
 
   /** Tells the room this page's name (after a rename, or as an answer); `ask` asks for theirs too. */

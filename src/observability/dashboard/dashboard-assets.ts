@@ -2,7 +2,8 @@
  * The dashboard's files as a server answers them: the browser modules compiled next to this file
  * (dist/src/observability/dashboard/) from a fixed allow list, the icon, and the headers that keep the
  * page under a strict Content-Security-Policy. Each file is an exact path mapped to an answer: no
- * request path ever becomes a file path, so there is nothing to traverse.
+ * request path ever becomes a file path, so there is nothing to traverse. `conduit serve`'s chat demo
+ * answers its own files with the same functions, under the same headers.
  * @module
  */
 import { readFile } from 'node:fs/promises';

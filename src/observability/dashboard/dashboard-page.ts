@@ -5,6 +5,7 @@
  * the header links to, differ per server: they are options.
  * @module
  */
+import { escapeHtml, pageHead } from './html-page.js';
 
 /** A link in the page's header. */
 export interface DashboardLink {
@@ -24,19 +25,6 @@ export interface DashboardPageOptions {
   links?: readonly DashboardLink[];
 }
 
-const ESCAPES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** `text` safe in HTML text and in quoted attribute values. */
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ESCAPES[char]!);
-}
-
 function navigation(links: readonly DashboardLink[]): string {
   if (links.length === 0) return '';
   const anchors = links.map((link) => `<a href="${escapeHtml(link.href)}">${escapeHtml(link.text)}</a>`);
@@ -45,19 +33,13 @@ function navigation(links: readonly DashboardLink[]): string {
 
 /** The dashboard page for a server that serves its files as `options` says. */
 export function dashboardHtml(options: DashboardPageOptions): string {
-  const app = escapeHtml(`${options.modules}dashboard-app.js`);
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Conduit dashboard</title>
-<link rel="icon" href="${escapeHtml(options.icon)}">
-<link rel="stylesheet" href="${escapeHtml(options.stylesheet)}">
-<script type="module" src="${app}"></script>
-</head>
-<body>
-<header class="bar">
+  const head = pageHead({
+    title: 'Conduit dashboard',
+    icon: options.icon,
+    stylesheet: options.stylesheet,
+    script: `${options.modules}dashboard-app.js`,
+  });
+  return `${head}<header class="bar">
   <div>
     <h1 id="title">Conduit dashboard</h1>
     <p id="subtitle" class="subtitle"></p>
