@@ -19,13 +19,15 @@ function addressedTo(publication: Publication, client: string, user: string): bo
 function deliverToEntry(entry: TopicEntry, publication: Publication, topic: string, pattern?: string): void {
   let message: PreparedMessage | null = null;
   let size = 0;
+  // Most publications go to everybody: decide that once rather than per subscriber.
+  const targeted = publication.excludePublisher || publication.users !== null;
   for (const subscription of entry.subscriptions) {
     if (subscription.state !== 'live') {
       if (subscription.state === 'pending') subscription.hold(publication);
       continue;
     }
     const session = subscription.session;
-    if (!addressedTo(publication, session.client, session.user)) continue;
+    if (targeted && !addressedTo(publication, session.client, session.user)) continue;
     if (message === null) {
       message = new PreparedMessage(
         encodeMessage(topic, publication.data, publication.offset, publication.epoch, pattern),
