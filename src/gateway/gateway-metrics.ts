@@ -123,6 +123,25 @@ function connectionMetrics(registry: Registry, table: TrafficTable): void {
   });
 }
 
+/** How each side of the proxied connections ended: close codes by route, upstream and side. */
+function closeMetrics(registry: Registry, table: TrafficTable): void {
+  new Counter({
+    name: `${PREFIX}closes_total`,
+    help: 'Ended proxied connections by route, upstream, side (client, upstream) and the close code that side sent (1006: none)',
+    labelNames: ['route', 'upstream', 'side', 'code'],
+    registers: [registry],
+    collect(this: Counter<'route' | 'upstream' | 'side' | 'code'>) {
+      this.reset();
+      for (const traffic of table.values()) {
+        for (const [key, count] of traffic.closeCodes) {
+          const [side, code] = key.split(':') as [string, string];
+          this.inc({ ...labelsOf(traffic), side, code }, count);
+        }
+      }
+    },
+  });
+}
+
 function labelsOf(traffic: RouteTraffic): { route: string; upstream: string } {
   return { route: traffic.route, upstream: traffic.upstream };
 }
@@ -174,6 +193,7 @@ export class GatewayMetrics {
   constructor(registry: Registry, upstreams: () => Iterable<Upstream>) {
     this.registry = registry;
     connectionMetrics(registry, this.traffic);
+    closeMetrics(registry, this.traffic);
     for (const field of ['messages', 'frames', 'bytes'] as const)
       trafficCounter(registry, this.traffic, field);
     new MessageSizeHistogram(registry, this.traffic);

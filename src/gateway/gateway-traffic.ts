@@ -54,6 +54,8 @@ export class RouteTraffic {
     upstream: new SizeBuckets(),
     downstream: new SizeBuckets(),
   };
+  /** Ended connections by side and close code (`client:1000`, `upstream:1011`; 1006: no close frame). */
+  readonly closeCodes = new Map<string, number>();
   /** Counters of the open connections, read live. */
   private readonly live = new Set<ProxyStats>();
 
@@ -87,6 +89,9 @@ export class RouteTraffic {
     this.open--;
     if (stats === null) return;
     this.live.delete(stats);
+    // RFC 6455 §7.1.5: a side that ended without a close frame closed with 1006.
+    this.countClose(`client:${stats.clientCloseCode || 1006}`);
+    this.countClose(`upstream:${stats.upstreamCloseCode || 1006}`);
     for (const direction of ['upstream', 'downstream'] as const) {
       const into = this.ended[direction];
       const from = stats[direction];
@@ -94,6 +99,10 @@ export class RouteTraffic {
       into.frames += from.frames;
       into.bytes += from.bytes;
     }
+  }
+
+  private countClose(key: string): void {
+    this.closeCodes.set(key, (this.closeCodes.get(key) ?? 0) + 1);
   }
 
   /** Totals so far in `direction`: ended connections plus the live counters of open ones. */

@@ -90,13 +90,17 @@ describe('gateway failover', () => {
         ),
         'the state change is logged',
       );
+      const metrics = await fetch(`${gateway.admin}/metrics`).then((r) => r.text());
       assert.match(
-        await fetch(`${gateway.admin}/metrics`).then((r) => r.text()),
+        metrics,
         new RegExp(
           `^conduit_gateway_backend_up\\{upstream="echo",backend="${victimUrl.replaceAll('/', '\\/')}"\\} 0$`,
           'm',
         ),
       );
+      // The client side of the lost connection was closed with 1011; its backend side sent no close frame.
+      assert.match(metrics, /^conduit_gateway_closes_total\{[^}]*side="client",code="1011"\} 1$/m);
+      assert.match(metrics, /^conduit_gateway_closes_total\{[^}]*side="upstream",code="1006"\} 1$/m);
 
       // Restarted on the same port, the health check brings it back; new connections go there again.
       const port = new URL(victimUrl).port;
