@@ -166,8 +166,10 @@ export class Http2Attempt {
   cancel(): void {
     if (this.done) return;
     this.done = true;
-    if (this.stream !== null) this.stream.close(constants.NGHTTP2_CANCEL);
-    else this.letGo();
+    if (this.stream !== null) {
+      this.stream.close(constants.NGHTTP2_CANCEL);
+      this.stream.resume();
+    } else this.letGo();
   }
 
   private readonly onReady = (error: Error | null): void => {
@@ -199,6 +201,8 @@ export class Http2Attempt {
       outcome = http2Outcome(headers, this.parts.protocols, this.factories);
     } catch (error) {
       stream.close(constants.NGHTTP2_CANCEL);
+      // An unread response body keeps the stream from ever emitting 'close' (and its session in the pool).
+      stream.resume();
       this.fail(error as Error);
       return;
     }

@@ -3,24 +3,37 @@
  * choice and dial) and the 'connection' step (start relaying, count, log at the end). The backend is
  * counted (`acquire`) from the moment it is picked until the client's socket closes, so that
  * least-connections sees upgrades in flight; each attempt reports to passive health.
+ *
+ * Over HTTP/2 (RFC 8441) a client's WebSocket is a stream of a session shared with others, so the
+ * stream, not the session's socket, is what ends it; and a tunnel cannot splice a stream (the pair of
+ * a tunnel route relays frames instead when either side is HTTP/2).
  * @module
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
 import type { WebSocketConnection } from '../server/connection.js';
+import { Http2WebSocketConnection, httpVersionOf } from '../server/http2-connection.js';
+import type { Http2UpgradeRequest } from '../server/http2-request.js';
 import type { UpgradeHook, UpgradeRejection } from '../server/options.js';
 import type { UpgradeRequest } from '../server/upgrade-request.js';
 import type { Backend } from './backend.js';
-import type { BackendConfig } from './config/types.js';
+import type { BackendConfig, RouteConfig } from './config/types.js';
 import { type AccessContext, logAccess } from './gateway-access-log.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { NO_ROUTE } from './gateway-metrics.js';
 import { type IpConnectionCounts, runRouteHook } from './gateway-middleware.js';
 import { matchRoute, type RouteRuntime, type RuntimeSnapshot } from './gateway-runtime.js';
 import type { UpstreamError } from './proxy/errors.js';
-import { isProxiedUpgrade, type PickBackend, proxyUpgrade } from './proxy/proxy-upgrade.js';
+import {
+  isProxiedUpgrade,
+  type PickBackend,
+  type ProxiedUpgrade,
+  proxyUpgrade,
+  upstreamUrl,
+} from './proxy/proxy-upgrade.js';
 import type { ProxySessions } from './proxy/session.js';
 import type { ProxyStats } from './proxy/stats.js';
+import { countStreamBytes, UpstreamUrl } from './proxy/upstream-http2.js';
 import type { Upstream } from './upstream.js';
 
 /** What the upgrade flow works with. */
@@ -46,6 +59,61 @@ interface Accepted {
 function isBackendFault(error: UpstreamError): boolean {
   if (error.code === 'ERR_UPSTREAM_REQUEST') return false;
   return error.code !== 'ERR_UPSTREAM_STATUS' || error.status >= 500;
+}
+
+/** The URL dialled for `backend`, which says whether over HTTP/2 (the backend's `http2`). */
+function dialTarget(backend: BackendConfig, request: UpgradeRequest): URL {
+  const url = upstreamUrl(backend, request);
+  const http2 = backend.http2 ?? false;
+  return http2 === false ? url : new UpstreamUrl(url, http2);
+}
+
+/** What ends a client's WebSocket before it opens: its HTTP/2 stream, else its socket. */
+function closeSource(request: UpgradeRequest): NodeJS.EventEmitter & { destroyed: boolean } {
+  return (request as Partial<Http2UpgradeRequest>).stream ?? request.socket;
+}
+
+/**
+ * The request as the proxy core watches it: for HTTP/2, with the stream in place of the session's socket,
+ * which the client's other WebSockets share and which outlives this one.
+ */
+function watchedRequest(request: UpgradeRequest): UpgradeRequest {
+  const stream = (request as Partial<Http2UpgradeRequest>).stream;
+  if (stream === undefined) return request;
+  return { ...request, socket: stream as unknown as UpgradeRequest['socket'] };
+}
+
+const framesRoutes = new WeakMap<RouteConfig, RouteConfig>();
+
+/** `route` relaying frames: a tunnel route whose client or backend side is an HTTP/2 stream. */
+function framesRoute(route: RouteConfig): RouteConfig {
+  let frames = framesRoutes.get(route);
+  if (frames === undefined) {
+    frames = { ...route, mode: 'frames' };
+    framesRoutes.set(route, frames);
+  }
+  return frames;
+}
+
+/**
+ * A tunnel splices two sockets byte for byte; an HTTP/2 side is a stream of a shared session, so such a
+ * connection is relayed frame by frame (same bytes on the wire, minus the tunnel's zero-copy).
+ */
+function withSpliceableRoute(connection: WebSocketConnection, proxied: ProxiedUpgrade): void {
+  if (proxied.route.mode !== 'tunnel') return;
+  if (httpVersionOf(connection) === '1.1' && proxied.upstream.httpVersion === '1.1') return;
+  connection.data = { ...proxied, route: framesRoute(proxied.route) };
+}
+
+/**
+ * An HTTP/2 client's `socket` is its session's (shared, and unreadable once the session is gone); the
+ * proxy reads a connection's byte counters from `socket`, possibly after the session ended, so for the
+ * gateway the connection's socket is its stream, with counters of its own.
+ */
+function withStreamSocket(connection: WebSocketConnection): void {
+  if (!(connection instanceof Http2WebSocketConnection)) return;
+  countStreamBytes(connection.stream);
+  Object.defineProperty(connection, 'socket', { value: connection.stream, configurable: true });
 }
 
 /** Calls `fn` once, however often the result is called. */
@@ -117,6 +185,8 @@ export class UpgradeFlow {
       return;
     }
     this.accepted.delete(request);
+    withSpliceableRoute(connection, proxied);
+    withStreamSocket(connection);
     const { route, release } = accepted;
     const traffic = route.traffic;
     this.deps.metrics.upgraded(route.config.name, route.upstream.name, 101);
@@ -192,14 +262,18 @@ export class UpgradeFlow {
       };
     }
     const picker = new BackendPicker(route.upstream, request);
+    const watched = watchedRequest(request);
     let verdict: UpgradeRejection | undefined;
     let connected = false;
     try {
-      verdict = await proxyUpgrade(request, config, picker.pick, {
+      verdict = await proxyUpgrade(watched, config, picker.pick, {
         upstream: route.upstream.config,
         dialer: route.dialer,
+        target: dialTarget,
         onAttempt: picker.onAttempt,
       });
+      // proxyUpgrade leaves its result in `data`, which the server reads from the request it has.
+      request.data = watched.data;
       connected = verdict === undefined && picker.held !== null;
     } finally {
       if (!connected) {
@@ -213,8 +287,11 @@ export class UpgradeFlow {
       held.release();
       releaseIp();
     });
-    // Whatever happens next (accepted, or the client gone before its 101), the slot ends with the socket.
-    request.socket.once('close', release);
+    // Whatever happens next (accepted, or the client gone before its answer), the slot ends with the
+    // socket (the stream over HTTP/2).
+    const source = closeSource(request);
+    if (source.destroyed) release();
+    else source.once('close', release);
     this.accepted.set(request, { route, backend: held.backend, release });
     return undefined;
   }

@@ -9,6 +9,7 @@
  * tunnels without writing frames into them.
  * @module
  */
+import { constants } from 'node:http2';
 import type { Registry } from 'prom-client';
 import { Registry as PromRegistry } from 'prom-client';
 import type { WebSocketTlsOptions } from '../client/options.js';
@@ -136,6 +137,14 @@ export class Gateway {
       upgrade: (req, socket, head) => {
         if (this.generation === null) socket.destroy();
         else this.generation.server.handleUpgrade(req, socket, head, this.flow.onConnection);
+      },
+      stream: (stream, headers) => {
+        if (this.generation !== null) {
+          this.generation.server.handleHttp2Stream(stream, headers, this.flow.onConnection);
+          return;
+        }
+        stream.on('error', () => {});
+        stream.close(constants.NGHTTP2_REFUSED_STREAM);
       },
       error: (error, listener) =>
         this.logger?.error({ err: error, listener: listener.url }, 'listener error'),

@@ -181,3 +181,31 @@ export function exactlyOne(value: Record<string, unknown>, keys: readonly string
     ctx.issues.push({ code: 'custom', message: `expected exactly one of ${keys.join(', ')}`, input: value });
   }
 }
+
+/** Spellings of true and false accepted where a flag may come from `${VAR}` (always a string). */
+const FLAG_WORDS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true],
+  ['false', false],
+  ['on', true],
+  ['off', false],
+]);
+
+/** A boolean: `true`/`false`, or `on`/`off` (also as strings). */
+export function flag() {
+  const expected = 'expected true or false';
+  return z.union([z.boolean(), z.string()], { error: expected }).transform((value, ctx) => {
+    if (typeof value === 'boolean') return value;
+    return FLAG_WORDS.get(value.trim().toLowerCase()) ?? fail(ctx, value, expected);
+  });
+}
+
+/** How a backend is dialled: a {@link flag}, or `auto` (HTTP/2 where offered, else HTTP/1.1). */
+export function http2Mode() {
+  const expected = 'expected true, false or auto';
+  return z.union([z.boolean(), z.string()], { error: expected }).transform((value, ctx): boolean | 'auto' => {
+    if (typeof value === 'boolean') return value;
+    const word = value.trim().toLowerCase();
+    if (word === 'auto') return 'auto';
+    return FLAG_WORDS.get(word) ?? fail(ctx, value, expected);
+  });
+}

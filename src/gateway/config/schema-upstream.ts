@@ -9,6 +9,7 @@ import {
   duration,
   exactlyOne,
   headerName,
+  http2Mode,
   integer,
   isWebSocketUrl,
   text,
@@ -20,6 +21,7 @@ import type {
   HealthCheckConfig,
   PassiveHealthConfig,
   UpstreamConfig,
+  UpstreamHttp2,
 } from './types.js';
 
 /** Highest backend weight: `hash` balancing places 128 ring points per unit of weight. */
@@ -27,8 +29,8 @@ export const MAX_WEIGHT = 256;
 
 /**
  * A backend: `url` (ws://, wss://; http:// or https:// for an upstream used only for plain HTTP
- * requests) and `weight` (1–256, default 1) — its share under `weighted`, and its share of the hash
- * ring under `hash`. A bare string is short for `{ url: <string> }`.
+ * requests), `weight` (1–256, default 1) — its share under `weighted`, and its share of the hash
+ * ring under `hash` — and `http2` (see the upstream's). A bare string is short for `{ url: <string> }`.
  */
 const backendSchema = z
   .union([
@@ -38,11 +40,25 @@ const backendSchema = z
       url: z.string({ error: 'expected a ws:// or wss:// URL' }),
       /** Relative share of connections. Default 1. */
       weight: integer(1, MAX_WEIGHT).default(1),
+      /** Overrides the upstream's `http2` for this backend. */
+      http2: http2Mode().optional(),
     }),
   ])
   .transform((value) => (typeof value === 'string' ? { url: value, weight: 1 } : value))
-  .pipe(z.object({ url: backendUrl(), weight: z.number() }))
-  .transform((value): BackendConfig => ({ url: value.url, weight: value.weight }));
+  .pipe(
+    z.object({
+      url: backendUrl(),
+      weight: z.number(),
+      http2: z.union([z.boolean(), z.literal('auto')]).optional(),
+    }),
+  )
+  .transform(
+    (value): BackendConfig => ({
+      url: value.url,
+      weight: value.weight,
+      ...(value.http2 === undefined ? {} : { http2: value.http2 }),
+    }),
+  );
 
 /**
  * What `hash` balancing hashes: `ip` (the client address), or one of `{ header: <name> }`,
@@ -143,6 +159,25 @@ const passiveHealthSchema = z
     }),
   );
 
+/** Reports `http2` on backends that are not WebSocket backends (plain HTTP is proxied over HTTP/1.1). */
+function checkHttp2(
+  backends: readonly BackendConfig[],
+  http2: UpstreamHttp2,
+  ctx: z.core.$RefinementCtx,
+): void {
+  backends.forEach((backend, index) => {
+    const mode = backend.http2 ?? http2;
+    if (mode === false || isWebSocketUrl(backend.url)) return;
+    const path = backend.http2 === undefined ? ['http2'] : ['backends', index, 'http2'];
+    ctx.issues.push({
+      code: 'custom',
+      path,
+      input: mode,
+      message: `expected http2 only for ws:// and wss:// backends (${backend.url.href} is plain HTTP)`,
+    });
+  });
+}
+
 /** Reports backends listed twice, and upstreams mixing WebSocket and HTTP backends. */
 function checkBackends(backends: readonly BackendConfig[], ctx: z.core.$RefinementCtx): void {
   const seen = new Set<string>();
@@ -182,15 +217,30 @@ export const upstreamSchema = z
     connectTimeout: duration(1).default(5000),
     /** Backends tried for one upgrade before answering 502. Default 3. */
     maxAttempts: integer(1, 100).default(3),
+    /**
+     * How WebSockets to the backends are opened: `false` (default) HTTP/1.1 upgrades; `true` HTTP/2
+     * extended CONNECT (RFC 8441), many WebSockets sharing one session per backend; `auto` HTTP/2 where a
+     * backend offers it, else HTTP/1.1. A backend's own `http2` overrides it.
+     */
+    http2: http2Mode().default(false),
   })
-  .superRefine((value, ctx) => checkBackends(value.backends, ctx))
+  .superRefine((value, ctx) => {
+    checkBackends(value.backends, ctx);
+    checkHttp2(value.backends, value.http2, ctx);
+  })
   .transform(
     (value): Omit<UpstreamConfig, 'name'> => ({
       balance: value.balance,
-      backends: value.backends,
+      backends: value.http2 === false ? value.backends : withHttp2(value.backends, value.http2),
       healthCheck: value.healthCheck ?? null,
       passiveHealth: value.passiveHealth,
       connectTimeoutMs: value.connectTimeout,
       maxAttempts: value.maxAttempts,
+      ...(value.http2 === false ? {} : { http2: value.http2 }),
     }),
   );
+
+/** `backends` with `http2` applied to those that set none. */
+function withHttp2(backends: readonly BackendConfig[], http2: UpstreamHttp2): BackendConfig[] {
+  return backends.map((backend) => (backend.http2 === undefined ? { ...backend, http2 } : backend));
+}

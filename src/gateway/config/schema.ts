@@ -25,7 +25,7 @@
  * @module
  */
 import { z } from 'zod';
-import { duration, hostPattern, name, port, text } from './schema-fields.js';
+import { duration, flag, hostPattern, name, port, text } from './schema-fields.js';
 import { routeSchema, toRouteConfig } from './schema-route.js';
 import { upstreamSchema } from './schema-upstream.js';
 import type { AdminConfig, GatewayConfig, ListenerConfig, TlsConfig, UpstreamConfig } from './types.js';
@@ -53,12 +53,20 @@ const listenerSchema = z
     host: text().default('0.0.0.0'),
     /** TLS; see {@link tlsSchema}. Default: none (plain ws://). */
     tls: tlsSchema.optional(),
+    /**
+     * Also take WebSockets over HTTP/2 (RFC 8441) on this port, HTTP/1.1 still served: with `tls` the
+     * client's ALPN choice decides (h2), without it the first bytes do (h2c with prior knowledge).
+     * Default false.
+     */
+    http2: flag().default(false),
   })
   .transform(
     (value): ListenerConfig => ({
       port: value.port,
       host: value.host,
       tls: (value.tls as TlsConfig) ?? null,
+      // Only when on: configurations written before HTTP/2 keep their exact shape.
+      ...(value.http2 ? { http2: true } : {}),
     }),
   );
 

@@ -22,7 +22,19 @@ export interface ListenerConfig {
   host: string;
   /** wss when set. */
   tls: TlsConfig | null;
+  /**
+   * Also accept WebSockets over HTTP/2 (RFC 8441 extended CONNECT) on this port, next to HTTP/1.1:
+   * h2 chosen by ALPN with `tls`, h2c with prior knowledge without. Absent: HTTP/1.1 only.
+   */
+  http2?: boolean;
 }
+
+/**
+ * How the gateway opens WebSockets to a backend: `false` an HTTP/1.1 upgrade, `true` an HTTP/2 extended
+ * CONNECT (RFC 8441) on a session shared with the backend's other WebSockets, `'auto'` HTTP/2 where the
+ * backend offers it and HTTP/1.1 otherwise.
+ */
+export type UpstreamHttp2 = boolean | 'auto';
 
 /** How a route matches a request path. */
 export type PathMatch =
@@ -50,6 +62,8 @@ export interface BackendConfig {
   url: URL;
   /** Relative weight for `weighted` (and virtual nodes for `hash`). Default 1. */
   weight: number;
+  /** How WebSockets to it are opened: its own `http2`, else its upstream's. Absent: HTTP/1.1. */
+  http2?: UpstreamHttp2;
 }
 
 /** Active health checking of an upstream's backends. */
@@ -87,6 +101,8 @@ export interface UpstreamConfig {
   connectTimeoutMs: number;
   /** Backends tried for one upgrade before giving up with 502. Default 3. */
   maxAttempts: number;
+  /** The `http2` of backends that set none (already applied to `backends`). Absent: HTTP/1.1. */
+  http2?: UpstreamHttp2;
 }
 
 /** permessage-deflate handling of a route. */

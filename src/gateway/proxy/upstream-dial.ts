@@ -1,11 +1,13 @@
 /**
  * Opening the WebSocket to a backend in the client role (RFC 6455 §4.1), on the client layer's
- * {@link Connector}: the subprotocols and headers derived from the client's request, the route's
- * compression policy, a connect timeout, and a typed outcome that tells a retryable failure (nothing
- * reached the backend's application) from an HTTP answer to pass on.
+ * {@link Connector}, or over HTTP/2 (RFC 8441, see upstream-http2.ts) for backends with `http2`: the
+ * subprotocols and headers derived from the client's request, the route's compression policy, a connect
+ * timeout, and a typed outcome that tells a retryable failure (nothing reached the backend's
+ * application) from an HTTP answer to pass on.
  * @module
  */
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
+import type { ClientHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Connector, type ConnectorSink } from '../../client/connector.js';
@@ -20,9 +22,10 @@ import { HandshakeError } from '../../protocol/errors.js';
 import type { HandshakeOutcome } from '../../protocol/handshake-client.js';
 import type { PerMessageDeflateOptions } from '../../protocol/permessage-deflate.js';
 import type { TransportOptions } from '../../transport/options.js';
-import type { CompressionPolicy } from '../config/types.js';
+import type { CompressionPolicy, UpstreamHttp2 } from '../config/types.js';
 import { UpstreamError } from './errors.js';
 import { UpstreamHandshake } from './upstream-handshake.js';
+import { isHttp2Unsupported, UpstreamHttp2Attempt, UpstreamUrl } from './upstream-http2.js';
 
 /** The upstream offer by default: memory per connection matters more than ratio in a proxy. */
 const LEAN_DEFLATE: PerMessageDeflateOptions = Object.freeze({
@@ -49,6 +52,11 @@ export interface UpstreamDialOptions {
   tls?: WebSocketTlsOptions;
   /** Flow-control settings of the upstream socket (`highWaterMark`, `lowWaterMark`, `closeTimeout`). */
   transport?: Pick<TransportOptions, 'highWaterMark' | 'lowWaterMark' | 'closeTimeout'>;
+  /**
+   * How to open WebSockets to URLs that do not say (an {@link UpstreamUrl} does): `false` HTTP/1.1,
+   * `true` HTTP/2 extended CONNECT, `'auto'` HTTP/2 where offered. Default false.
+   */
+  http2?: UpstreamHttp2;
 }
 
 /** The per-connection parts of an upstream request. */
@@ -95,12 +103,13 @@ export function toUpstreamError(error: Error, url: URL): UpstreamError {
   return new UpstreamError('ERR_UPSTREAM_CONNECT', `${where}: ${error.message}`, 0, cause);
 }
 
-/** One dial: the connector's sink, turning its outcome into the attempt's promise. */
+/** One dial: over HTTP/2 first when asked to, else (or as the fallback) on a connector. */
 class Dial implements ConnectorSink, DialAttempt {
   readonly result: Promise<UpstreamHandshake>;
   private resolve!: (upstream: UpstreamHandshake) => void;
   private reject!: (error: UpstreamError) => void;
   private connector: Connector | null = null;
+  private http2: UpstreamHttp2Attempt | null = null;
   private readonly started = performance.now();
 
   constructor(
@@ -113,21 +122,30 @@ class Dial implements ConnectorSink, DialAttempt {
     });
   }
 
-  start(request: UpstreamRequest, base: WebSocketOptions): void {
+  start(request: UpstreamRequest, base: WebSocketOptions, mode: UpstreamHttp2): void {
     const options: WebSocketOptions = { ...base, headers: request.headers };
     if (request.origin !== undefined) options.origin = request.origin;
-    try {
-      this.connector = new Connector(this.url, request.protocols, options, this.config, this);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.reject(new UpstreamError('ERR_UPSTREAM_REQUEST', `Invalid upstream request: ${message}`));
+    if (mode === false) {
+      this.startConnector(request, options, this.config);
       return;
     }
-    this.connector.start();
+    const fallback = mode === 'auto';
+    const parts = { protocols: request.protocols, headers: request.headers, origin: request.origin };
+    this.http2 = new UpstreamHttp2Attempt(this.url, parts, this.config, options, fallback, {
+      opened: (stream, outcome) => this.openedHttp2(stream, outcome),
+      failed: (error) => {
+        this.http2 = null;
+        if (fallback && isHttp2Unsupported(error)) this.fallBack(request, options);
+        else this.onConnectError(error);
+      },
+    });
+    this.http2.start();
   }
 
   abort(): void {
-    this.connector?.abort(new UpstreamError('ERR_UPSTREAM_ABORTED', 'The dial was aborted'));
+    const error = new UpstreamError('ERR_UPSTREAM_ABORTED', 'The dial was aborted');
+    if (this.http2 !== null) this.http2.abort(error);
+    else this.connector?.abort(error);
   }
 
   onHandshake(socket: Socket, outcome: HandshakeOutcome, rest: Buffer): void {
@@ -140,16 +158,45 @@ class Dial implements ConnectorSink, DialAttempt {
     this.connector = null;
     this.reject(toUpstreamError(error, this.url));
   }
+
+  private startConnector(request: UpstreamRequest, options: WebSocketOptions, config: ClientConfig): void {
+    try {
+      this.connector = new Connector(this.url, request.protocols, options, config, this);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.reject(new UpstreamError('ERR_UPSTREAM_REQUEST', `Invalid upstream request: ${message}`));
+      return;
+    }
+    this.connector.start();
+  }
+
+  /** HTTP/1.1 after an `auto` attempt found no HTTP/2 WebSockets, within what is left of the timeout. */
+  private fallBack(request: UpstreamRequest, options: WebSocketOptions): void {
+    const timeout = this.config.handshakeTimeout;
+    const left = timeout === 0 ? 0 : Math.max(1, Math.round(timeout - (performance.now() - this.started)));
+    this.startConnector(request, options, { ...this.config, handshakeTimeout: left });
+  }
+
+  private openedHttp2(stream: ClientHttp2Stream, outcome: HandshakeOutcome): void {
+    this.http2 = null;
+    const ms = performance.now() - this.started;
+    // The transport runs on the stream as on a socket (see socket-transport.ts).
+    const socket = stream as unknown as Socket;
+    const { transport } = this.config;
+    this.resolve(new UpstreamHandshake(socket, this.url, outcome, Buffer.alloc(0), transport, ms, '2'));
+  }
 }
 
 /** Dials the backends of one route: its settings are resolved once, in the constructor. */
 export class UpstreamDialer {
   private readonly config: ClientConfig;
   private readonly base: WebSocketOptions;
+  private readonly http2: UpstreamHttp2;
 
   /** Throws a RangeError or TypeError for invalid options. */
   constructor(options: UpstreamDialOptions = {}) {
     const compression = options.compression ?? 'negotiate';
+    this.http2 = options.http2 ?? false;
     this.base = { ...options.tls };
     this.config = resolveClientOptions({
       ...options.transport,
@@ -162,12 +209,13 @@ export class UpstreamDialer {
   }
 
   /**
-   * Opens a WebSocket to `url` (ws: or wss:; its path and query are sent as they are). Never throws:
-   * every failure rejects the attempt's promise with an {@link UpstreamError}.
+   * Opens a WebSocket to `url` (ws: or wss:; its path and query are sent as they are), over HTTP/2 when
+   * `url` is an {@link UpstreamUrl} that says so (else per the `http2` option). Never throws: every
+   * failure rejects the attempt's promise with an {@link UpstreamError}.
    */
   dial(url: URL, request: UpstreamRequest): DialAttempt {
     const dial = new Dial(url, this.config);
-    dial.start(request, this.base);
+    dial.start(request, this.base, url instanceof UpstreamUrl ? url.http2 : this.http2);
     return dial;
   }
 }

@@ -2,6 +2,7 @@
  * A backend WebSocket whose opening handshake succeeded but which is not relaying yet: the gateway has
  * still to answer the client. Its socket is paused (first frames wait in the kernel, or in `rest`), and
  * it is either claimed by a pair or tunnel, or abandoned with a close frame if the client goes away.
+ * Over HTTP/2 the "socket" is the WebSocket's stream, which has the socket API the transport uses.
  * @module
  */
 import type { Buffer } from 'node:buffer';
@@ -41,6 +42,8 @@ export class UpstreamHandshake {
   readonly config: TransportConfig;
   /** Time the dial took, ms (connect + handshake). */
   readonly connectMs: number;
+  /** '2' when the WebSocket runs on an HTTP/2 stream (RFC 8441; `socket` is then that stream). */
+  readonly httpVersion: '1.1' | '2';
   private settled = false;
   private lostBeforeClaim = false;
 
@@ -51,6 +54,7 @@ export class UpstreamHandshake {
     rest: Buffer,
     config: TransportConfig,
     connectMs: number,
+    httpVersion: '1.1' | '2' = '1.1',
   ) {
     this.socket = socket;
     this.url = url;
@@ -60,6 +64,7 @@ export class UpstreamHandshake {
     this.rest = rest;
     this.config = config;
     this.connectMs = connectMs;
+    this.httpVersion = httpVersion;
     // The connector removed its own listeners: without one, an error of the paused socket would throw.
     socket.on('error', ignoreError);
     socket.once('close', this.onEarlyClose);
