@@ -63,21 +63,8 @@ export function rate() {
   });
 }
 
-const FLAG_WORDS: ReadonlyMap<string, boolean> = new Map([
-  ['true', true],
-  ['false', false],
-  ['on', true],
-  ['off', false],
-]);
-
-/** A boolean: `true`/`false`, or `on`/`off`; strings too, since `${VAR}` always yields one. */
-export function flag() {
-  const expected = 'expected true or false';
-  return z.union([z.boolean(), z.string()], { error: expected }).transform((value, ctx) => {
-    if (typeof value === 'boolean') return value;
-    return FLAG_WORDS.get(value.trim().toLowerCase()) ?? fail(ctx, value, expected);
-  });
-}
+/** A boolean: `true`/`false`, or `on`/`off`; the gateway's spelling, shared. */
+export { flag } from '../gateway/config/schema-fields.js';
 
 /** A non-empty string. */
 export function text() {
