@@ -21,7 +21,10 @@ if (files.length === 0) {
   console.error('run-tests: no compiled test files found under dist/test (did the build run?)');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], {
+// A test that hangs fails after 10 minutes, and a file whose tests are done exits even if a handle leaked:
+// CI must end with a verdict, never wait forever.
+const guards = ['--test-timeout=600000', '--test-force-exit'];
+const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...guards, ...files], {
   stdio: 'inherit',
 });
 process.exit(result.status ?? 1);

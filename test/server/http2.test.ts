@@ -18,7 +18,7 @@ import {
   type SecureServerOptions,
   type ServerHttp2Session,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import type { WebSocketConnection } from '../../src/server/connection.js';
@@ -41,10 +41,19 @@ async function listenH2(server: AnyH2Server): Promise<{ port: number; stop: () =
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
   });
+  // HTTP/1.1 sockets (allowHTTP1) are no sessions: Node 24 waits for them in close(), so end them too.
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket): void => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  };
+  server.on('connection', track);
+  server.on('secureConnection', track);
   server.listen(0, '127.0.0.1');
   await waitFor(server, 'listening');
   const stop = async (): Promise<void> => {
     for (const session of sessions) session.destroy();
+    for (const socket of sockets) socket.destroy();
     await withTimeout(new Promise((resolve) => server.close(resolve)), 5000, 'http2 server close');
   };
   return { port: (server.address() as AddressInfo).port, stop };
