@@ -32,6 +32,10 @@ export class PromptWriter {
   /** Attaches the readline interface whose prompt is redrawn; null detaches it. */
   attach(rl: Interface | null): void {
     this.#rl = rl;
+    // Once closed (Ctrl+D), lines are printed plainly: Node 24 throws when a closed interface prompts.
+    rl?.once('close', () => {
+      if (this.#rl === rl) this.#rl = null;
+    });
   }
 
   /** Prints `line` to `stream` above the prompt, then redraws the prompt with the typed text. */
