@@ -18,6 +18,9 @@ export class Recorder implements EngineHandler {
   readonly leaves: PresenceEvent[] = [];
   private readonly waiters = new Set<() => void>();
 
+  /** `defaultTimeoutMs`: how long {@link until} waits when not told (slower backends want more). */
+  constructor(private readonly defaultTimeoutMs = 3000) {}
+
   onPublication(publication: Publication): void {
     this.publications.push(publication);
     this.wake();
@@ -49,7 +52,7 @@ export class Recorder implements EngineHandler {
   }
 
   /** Resolves once `condition()` holds; rejects after `timeoutMs` naming `what` was awaited. */
-  until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  until(condition: () => boolean, what: string, timeoutMs = this.defaultTimeoutMs): Promise<void> {
     if (condition()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const check = (): void => {
@@ -66,7 +69,7 @@ export class Recorder implements EngineHandler {
     });
   }
 
-  private wake(): void {
+  protected wake(): void {
     for (const check of [...this.waiters]) check();
   }
 }

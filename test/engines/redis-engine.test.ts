@@ -9,16 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import {
-  EngineError,
-  type EngineHandler,
-  type PresenceEntry,
-  type Publication,
-} from '../../src/engines/engine.js';
+import { EngineError, type Publication } from '../../src/engines/engine.js';
 import { RedisEngine, type RedisEngineOptions } from '../../src/engines/redis-engine.js';
 import { HashRing, hash32 } from '../../src/engines/redis-hash-ring.js';
 import { type RedisServer, redisServerMissing, startRedisServer } from '../helpers/redis-server.js';
 import { engineSuite } from './engine-suite.js';
+import { Recorder } from './engine-suite-support.js';
 
 const skip = redisServerMissing();
 
@@ -37,66 +33,17 @@ function topicName(label: string): string {
   return `test.${randomBytes(4).toString('hex')}.${label}`;
 }
 
-/** Records what one node's engine reports, and waits (bounded) for what a test expects. */
-class NodeRecorder implements EngineHandler {
-  readonly publications: Publication[] = [];
-  readonly joins: { topic: string; entry: PresenceEntry }[] = [];
-  readonly leaves: { topic: string; entry: PresenceEntry }[] = [];
+/** The suite's recorder, with the availability changes too and Redis-sized waits. */
+class NodeRecorder extends Recorder {
   readonly availability: boolean[] = [];
-  private readonly waiters = new Set<() => void>();
 
-  onPublication(publication: Publication): void {
-    this.publications.push(publication);
-    this.wake();
-  }
-
-  onJoin(topic: string, entry: PresenceEntry): void {
-    this.joins.push({ topic, entry });
-    this.wake();
-  }
-
-  onLeave(topic: string, entry: PresenceEntry): void {
-    this.leaves.push({ topic, entry });
-    this.wake();
+  constructor() {
+    super(10_000);
   }
 
   onAvailability(available: boolean): void {
     this.availability.push(available);
     this.wake();
-  }
-
-  of(topic: string): Publication[] {
-    return this.publications.filter((p) => p.topic === topic);
-  }
-
-  left(topic: string): string[] {
-    return this.leaves.filter((e) => e.topic === topic).map((e) => e.entry.client);
-  }
-
-  joined(topic: string): string[] {
-    return this.joins.filter((e) => e.topic === topic).map((e) => e.entry.client);
-  }
-
-  /** Resolves once `condition()` holds; rejects after `timeoutMs`, naming what was awaited. */
-  until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    if (condition()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!condition()) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.waiters.add(check);
-    });
-  }
-
-  private wake(): void {
-    for (const check of [...this.waiters]) check();
   }
 }
 
