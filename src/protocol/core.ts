@@ -49,7 +49,7 @@ export {
   parseRequestHead,
   parseResponseHead,
 } from './http-head.js';
-export { mask, unmask } from './mask.js';
+export { type MaskAccelerator, mask, setMaskAccelerator, unmask } from './mask.js';
 export type { PreparedMessageOptions } from './prepared-message.js';
 export { PreparedMessage } from './prepared-message.js';
 export { MaskKeySource } from './random.js';

@@ -2,12 +2,15 @@
  * Payload masking (RFC 6455 §5.3): every payload byte `i` is XORed with byte `(i mod 4)` of the 4-byte
  * masking key. Masking and unmasking are the same operation.
  *
- * Three strategies, picked per call by size (thresholds measured by `bench/mask.bench.ts`):
+ * Strategies, picked per call by size (thresholds measured by `bench/mask.bench.ts`):
  * - short payloads: a byte loop, because creating typed-array views (and reading `byteOffset`/`buffer`,
- *   which V8 does not inline) costs more than the loop itself;
- * - longer payloads: the WebAssembly SIMD kernel of `mask-wasm.ts`, fed in chunks copied in and out of
- *   its linear memory (even with both copies it runs about twice as fast as the word loop);
- * - longer payloads where WebAssembly SIMD is unavailable: a 32-bit word loop over the aligned middle.
+ *   which V8 does not inline) or crossing into native code costs more than the loop itself;
+ * - longer payloads: a native accelerator when the platform layer installed one (see
+ *   {@link setMaskAccelerator}; the Node transport installs `native/mask.c`), which works on the bytes
+ *   where they are;
+ * - otherwise the WebAssembly SIMD kernel of `mask-wasm.ts`, fed in chunks copied in and out of its
+ *   linear memory (even with both copies it runs about twice as fast as the word loop);
+ * - where WebAssembly SIMD is unavailable too: a 32-bit word loop over the aligned middle.
  * @module
  */
 import { loadXorKernel, XOR_KERNEL_CAPACITY, type XorKernel } from './mask-wasm.js';
@@ -22,6 +25,30 @@ const CHUNK_SIZE = XOR_KERNEL_CAPACITY;
 const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 let kernel: XorKernel | null = loadXorKernel();
+
+/**
+ * A native XOR of payload bytes with a repeated 32-bit key (the 4 key bytes rotated to the phase of the
+ * first byte, packed little-endian: byte 0 in the low 8 bits, as an unsigned number).
+ */
+export interface MaskAccelerator {
+  /** XORs `data` in place. */
+  xor(data: Uint8Array, key: number): void;
+  /** Writes `source` XOR key into `target` at `targetOffset`; throws a RangeError when it does not fit. */
+  xorInto(source: Uint8Array, key: number, target: Uint8Array, targetOffset: number): void;
+}
+
+/** Below this length a call into native code costs more than the byte loop or the kernel. */
+const ACCELERATE_MIN = 256;
+
+let accelerator: MaskAccelerator | null = null;
+
+/**
+ * Lets a platform layer install a native masking accelerator (or remove it with `null`). The protocol
+ * core cannot load native code itself: it imports nothing platform-specific.
+ */
+export function setMaskAccelerator(native: MaskAccelerator | null): void {
+  accelerator = native;
+}
 
 /**
  * Turns the WebAssembly SIMD path on or off (on by default where the engine supports it) and returns
@@ -42,6 +69,8 @@ export function unmask(data: Uint8Array, key: Uint8Array, keyOffset = 0): void {
   checkKey(key);
   const length = data.length;
   if (length < BYTE_LOOP_MAX) xorBytes(data, 0, length, key, keyOffset);
+  else if (accelerator !== null && length >= ACCELERATE_MIN)
+    accelerator.xor(data, keyWordLE(key, keyOffset) >>> 0);
   else if (kernel !== null) xorThroughKernel(kernel, data, key, keyOffset, data, 0);
   else xorWords(data, key, keyOffset);
 }
@@ -59,6 +88,8 @@ export function mask(source: Uint8Array, key: Uint8Array, target: Uint8Array, ta
   }
   if (length < BYTE_LOOP_MAX) {
     maskBytes(source, key, target, targetOffset);
+  } else if (accelerator !== null && length >= ACCELERATE_MIN) {
+    accelerator.xorInto(source, keyWordLE(key, 0) >>> 0, target, targetOffset);
   } else if (kernel !== null) {
     xorThroughKernel(kernel, source, key, 0, target, targetOffset);
   } else {

@@ -6,6 +6,7 @@
 
 export type { TransportErrorCode } from './errors.js';
 export { TransportError } from './errors.js';
+export { loadNativeMask } from './native-mask.js';
 export { installNodeAccelerators } from './node-accelerators.js';
 export type { BackpressurePolicy, TransportConfig, TransportOptions } from './options.js';
 export { resolveTransportOptions } from './options.js';

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import wabtInit from 'wabt';
-import { mask, unmask, useSimdMasking } from '../../src/protocol/mask.js';
+import { mask, setMaskAccelerator, unmask, useSimdMasking } from '../../src/protocol/mask.js';
 import { XOR_KERNEL_BYTES } from '../../src/protocol/mask-wasm.js';
+import { loadNativeMask } from '../../src/transport/native-mask.js';
 
 /** RFC 6455 §5.3 written the obvious way: the reference every fast path is compared with. */
 function naiveMask(data: Uint8Array, key: Uint8Array, keyOffset: number): Uint8Array {
@@ -40,19 +41,34 @@ function assertGuardsIntact(backing: Uint8Array, byteOffset: number, length: num
 // A key that is itself a subarray at an odd offset, as the frame parser hands it over.
 const KEY = new Uint8Array([0, 0x37, 0xfa, 0x21, 0x3d, 0]).subarray(1, 5);
 const LARGE_SIZES = [1000, 4095, 32767, 32768, 32769, 65539, 100_003, (1 << 20) + 5];
+const nativeMask = loadNativeMask();
 const PATHS = [
-  ['WebAssembly SIMD', true],
-  ['JavaScript words', false],
+  { name: 'the native accelerator', simd: true, native: true },
+  { name: 'WebAssembly SIMD', simd: true, native: false },
+  { name: 'JavaScript words', simd: false, native: false },
 ] as const;
 
-for (const [name, simd] of PATHS) {
-  describe(`mask/unmask via ${name}`, () => {
-    it(`${simd ? 'has' : 'can turn off'} the SIMD path on this Node`, () => {
+// The addon is optional for users, but CI builds it (`build-native.mjs --required`) and must test it.
+const nativeSkip =
+  nativeMask === null && process.env.CI !== 'true'
+    ? 'build/mask.node is not built (needs a C compiler and Node headers: run `npm run build`)'
+    : false;
+
+for (const path of PATHS) {
+  const { simd, native } = path;
+  /** Selects this path's strategy for the calls that follow. */
+  const use = (): void => {
+    useSimdMasking(simd);
+    setMaskAccelerator(native ? nativeMask : null);
+  };
+  describe(`mask/unmask via ${path.name}`, { skip: native ? nativeSkip : false }, () => {
+    it(`${simd ? 'has' : 'can turn off'} the ${native ? 'native' : 'SIMD'} path on this Node`, () => {
       assert.equal(useSimdMasking(simd), simd);
+      if (native) assert.ok(nativeMask !== null, 'build/mask.node loads');
     });
 
     it('unmask matches the byte loop for every length 0..300, byteOffset 0..7, keyOffset 0..3', () => {
-      useSimdMasking(simd);
+      use();
       for (let length = 0; length <= 300; length++) {
         for (let byteOffset = 0; byteOffset < 8; byteOffset++) {
           for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
@@ -71,7 +87,7 @@ for (const [name, simd] of PATHS) {
     });
 
     it('unmask matches the byte loop for large sizes', () => {
-      useSimdMasking(simd);
+      use();
       for (const length of LARGE_SIZES) {
         for (const [byteOffset, keyOffset] of [
           [0, 0],
@@ -88,7 +104,7 @@ for (const [name, simd] of PATHS) {
     });
 
     it('unmask twice restores the payload and works on Buffers from the pool', () => {
-      useSimdMasking(simd);
+      use();
       const original = Buffer.from(randomBytes(5000, 7));
       const copy = Buffer.allocUnsafe(5000); // pooled, usually not 4-byte aligned after other allocations
       original.copy(copy);
@@ -99,7 +115,7 @@ for (const [name, simd] of PATHS) {
     });
 
     it('mask writes source ^ key at targetOffset and leaves source and the rest of target alone', () => {
-      useSimdMasking(simd);
+      use();
       const lengths = [...Array.from({ length: 301 }, (_, i) => i), ...LARGE_SIZES];
       for (const length of lengths) {
         for (const targetOffset of [0, 1, 2, 3, 6, 10, 14]) {
@@ -122,7 +138,7 @@ for (const [name, simd] of PATHS) {
     });
 
     it('piecewise unmask with running keyOffset equals the whole unmask', () => {
-      useSimdMasking(simd);
+      use();
       fc.assert(
         fc.property(
           fc.uint8Array({ minLength: 0, maxLength: 3000 }),
@@ -165,6 +181,24 @@ describe('mask argument checks', () => {
     const masked = new Uint8Array([0x7f, 0x9f, 0x4d, 0x51, 0x58]);
     unmask(masked, key);
     assert.equal(new TextDecoder().decode(masked), 'Hello');
+  });
+});
+
+describe('native accelerator argument checks', { skip: nativeSkip }, () => {
+  it('refuses a write past the target and arguments that are not Uint8Arrays', () => {
+    assert.ok(nativeMask !== null);
+    assert.throws(() => nativeMask.xorInto(new Uint8Array(10), 1, new Uint8Array(12), 3), RangeError);
+    assert.throws(() => nativeMask.xorInto(new Uint8Array(10), 1, new Uint8Array(12), 2 ** 31), RangeError);
+    const wrong = [new Uint16Array(4), 'text', null] as unknown as Uint8Array[];
+    for (const value of wrong) assert.throws(() => nativeMask.xor(value, 1), TypeError);
+    assert.throws(() => nativeMask.xor(new Uint8Array(4), 'key' as unknown as number), TypeError);
+  });
+
+  it('XORs a Buffer slice in place, key byte 0 taken from the low 8 bits', () => {
+    assert.ok(nativeMask !== null);
+    const data = Buffer.from('00112233445566778899', 'hex').subarray(1);
+    nativeMask.xor(data, 0x04030201);
+    assert.equal(data.toString('hex'), '102030405464748c98');
   });
 });
 
