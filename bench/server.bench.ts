@@ -5,7 +5,7 @@
  * scenario so that a noisy minute on this VM hits them alike. The method is in docs/benchmarks-method.md.
  *
  * Run: `npx tsc -p tsconfig.json && node dist/bench/server.bench.js`
- *      [--duration 5] [--warmup 1] [--servers conduit,ws,uws] [--scenarios echo-64,handshake,idle]
+ *      [--duration 5] [--warmup 1] [--servers conduit,ws,uws,floor] [--scenarios echo-64,handshake,idle]
  *      [--idle-connections 10000] [--repeat 1]
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -73,6 +73,8 @@ const CONTENDERS: readonly Contender[] = [
   { id: 'conduit', name: 'Conduit', argv: (port) => ['bin/conduit.js', 'echo', '--port', port] },
   { id: 'ws', name: 'ws', argv: (port) => ['bench/servers/ws-echo.mjs', port] },
   { id: 'uws', name: 'uWS.js', argv: (port) => ['bench/servers/uws-echo.mjs', port] },
+  // Not a contender: the least any WebSocket server on node:net can do (see the file), for reference.
+  { id: 'floor', name: 'Node floor', argv: (port) => ['bench/servers/node-floor-echo.mjs', port] },
 ];
 
 const SCENARIOS: readonly Scenario[] = [
@@ -436,19 +438,23 @@ function printRatios(
   results: Map<string, Outcome>,
   memory: Map<string, MemoryOutcome>,
 ): void {
-  console.log('\n| Scenario | Conduit / ws | Conduit / uWS.js |');
-  console.log('|---|--:|--:|');
+  console.log('\n| Scenario | Conduit / ws | Conduit / uWS.js | Node floor / ws |');
+  console.log('|---|--:|--:|--:|');
   for (const scenario of opts.scenarios) {
     const conduit = rate(results.get(`${scenario.id}/conduit`));
     const ws = rate(results.get(`${scenario.id}/ws`));
     const uws = rate(results.get(`${scenario.id}/uws`));
-    console.log(`| ${scenario.label} | ${ratio(conduit, ws)} | ${ratio(conduit, uws)} |`);
+    const floor = rate(results.get(`${scenario.id}/floor`));
+    console.log(
+      `| ${scenario.label} | ${ratio(conduit, ws)} | ${ratio(conduit, uws)} | ${ratio(floor, ws)} |`,
+    );
   }
   if (opts.idle) {
     const perConn = (id: string) => kbPerConnection(memory.get(id), opts.idleConnections);
     const c = perConn('conduit');
+    const ws = perConn('ws');
     console.log(
-      `| KB per idle connection (lower is better) | ${ratio(c, perConn('ws'))} | ${ratio(c, perConn('uws'))} |`,
+      `| KB per idle connection (lower is better) | ${ratio(c, ws)} | ${ratio(c, perConn('uws'))} | ${ratio(perConn('floor'), ws)} |`,
     );
   }
 }
