@@ -8,7 +8,7 @@
  * Configurations: bench/gateway/. Method and figures: the Gateway section of docs/benchmarks.md.
  *
  * Run: `npx tsc -p tsconfig.json && node dist/bench/gateway.bench.js`
- *      [--duration 5] [--warmup 1] [--proxies conduit,conduit-tunnel,nginx,haproxy,direct]
+ *      [--duration 5] [--warmup 1] [--proxies conduit,conduit-tunnel,nginx,haproxy,node-pipe,direct]
  *      [--scenarios echo-64,echo-64-pipelined,echo-64k] [--repeat 1] [--profile DIR]
  */
 import { spawn, spawnSync } from 'node:child_process';

@@ -145,12 +145,35 @@ const direct: Contender = {
   start: async (context) => ({ child: null, port: context.backendPort, cleanup: () => {} }),
 };
 
+/**
+ * Not a contender: a Node process that pipes bytes between client and backend and does nothing else
+ * (bench/servers/node-pipe-proxy.mjs), the least any proxy built on node:net can cost.
+ */
+const nodePipe: Contender = {
+  id: 'node-pipe',
+  name: 'Node pipe (floor)',
+  executable: null,
+  profiled: false,
+  async start(context) {
+    const script = 'bench/servers/node-pipe-proxy.mjs';
+    const command = [process.execPath, script, '0', String(context.backendPort)];
+    const child = startPinned(command, context.cpu, { cwd: context.root });
+    try {
+      return { child, port: await listeningPort(child, this.name, STARTUP_MS), cleanup: () => {} };
+    } catch (error) {
+      await stopChild(child.process);
+      throw error;
+    }
+  },
+};
+
 /** Every contender, in the order they take turns (and the order of the table). */
 export const PROXIES: readonly Contender[] = [
   conduit('conduit', 'Conduit (frames)', 'frames'),
   conduit('conduit-tunnel', 'Conduit (tunnel)', 'tunnel'),
   nginx,
   haproxy,
+  nodePipe,
   direct,
 ];
 
