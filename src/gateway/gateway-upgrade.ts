@@ -43,6 +43,8 @@ export interface UpgradeDeps {
   readonly sessions: ProxySessions;
   /** Where access log lines go; null: none. */
   readonly accessLog: Logger | null;
+  /** The gateway's own log (debug lines about negotiation); null: none. */
+  readonly logger: Logger | null;
   /** True once the gateway drains: upgrades are refused, late connections closed. */
   draining(): boolean;
 }
@@ -271,6 +273,7 @@ export class UpgradeFlow {
         dialer: route.dialer,
         target: dialTarget,
         onAttempt: picker.onAttempt,
+        logger: this.deps.logger,
       });
       // proxyUpgrade leaves its result in `data`, which the server reads from the request it has.
       request.data = watched.data;

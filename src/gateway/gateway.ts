@@ -122,6 +122,7 @@ export class Gateway {
       ipCounts: this.ipCounts,
       sessions: this.sessions,
       accessLog,
+      logger: this.logger,
       draining: () => this.draining,
     });
     this.listeners = new ListenerSet({

@@ -30,6 +30,13 @@ export interface SendOptions {
   compress?: boolean;
   /** Split the message into frames of at most this many payload bytes. Default: one frame. */
   fragmentSize?: number;
+  /**
+   * RSV bits of a payload that the negotiated extensions claiming them already encoded (a proxy
+   * forwarding a compressed message untouched, RFC 7692 §6): it is sent as it is with these bits on its
+   * first frame, without extension encoding and without the UTF-8 check of text. Default 0. RangeError
+   * for a bit no negotiated extension claims.
+   */
+  encodedRsv?: number;
 }
 
 /** Extra options of the protocol object, for the Node layers. */
@@ -151,6 +158,7 @@ export class WebSocketProtocol implements ReceiverSink {
   send(data: string | Uint8Array, options: SendOptions = {}): boolean {
     if (this.closeSent) return false;
     const isText = options.binary === undefined ? typeof data === 'string' : !options.binary;
+    if (options.encodedRsv) return this.sendEncoded(toBytes(data), isText, options);
     // RFC 6455 §5.6: a text message is UTF-8; refuse to put anything else on the wire as text.
     if (isText && typeof data !== 'string' && !isValidUtf8(data)) {
       throw new TypeError('text message bytes are not valid UTF-8');
@@ -160,6 +168,18 @@ export class WebSocketProtocol implements ReceiverSink {
     const opcode = isText ? Opcode.TEXT : Opcode.BINARY;
     if (this.extensions.length === 0) this.writeMessage(opcode, payload, 0, options.fragmentSize ?? 0);
     else this.writeTransformed(opcode, payload, options);
+    return true;
+  }
+
+  /** Sends a payload the extensions already encoded (see {@link SendOptions.encodedRsv}). */
+  private sendEncoded(payload: Uint8Array, isText: boolean, options: SendOptions): true {
+    const rsv = options.encodedRsv!;
+    let claimed = 0;
+    for (const extension of this.extensions) claimed |= extension.rsv;
+    // RFC 6455 §5.2: an RSV bit no negotiated extension defines would fail the connection at the peer.
+    if ((rsv & ~claimed) !== 0)
+      throw new RangeError('encodedRsv names RSV bits no negotiated extension claims');
+    this.writeMessage(isText ? Opcode.TEXT : Opcode.BINARY, payload, rsv, options.fragmentSize ?? 0);
     return true;
   }
 

@@ -32,6 +32,12 @@ export interface Extension {
   /** The RSV bits this extension claims, as bits of the first header byte (RSV1 = 0x40). */
   readonly rsv: number;
   /**
+   * True when {@link decode} hands messages over still encoded (a proxy forwarding compressed payloads
+   * untouched). The receiver then cannot check the UTF-8 of text messages carrying this extension's RSV
+   * bits and leaves it to the endpoint that decodes them. Absent: false.
+   */
+  readonly opaque?: boolean;
+  /**
    * Transforms a whole outgoing message payload. Returns `null` to leave the message as it is (its RSV
    * bits then stay clear); otherwise the returned payload is sent with `rsv` set on the first frame.
    */

@@ -108,6 +108,8 @@ export class Receiver implements FrameContext {
   readonly server: boolean;
   readonly maxFrameSize: number;
   readonly allowedRsv: number;
+  /** RSV bits of {@link Extension.opaque} extensions: their messages stay encoded, unchecked as text. */
+  private readonly opaqueRsv: number;
   messageOpcode = 0;
 
   private readonly maxMessageSize: number;
@@ -143,8 +145,13 @@ export class Receiver implements FrameContext {
     this.allocate = options.allocate;
     this.sink = sink;
     let rsv = 0;
-    for (const extension of options.extensions) rsv |= extension.rsv;
+    let opaque = 0;
+    for (const extension of options.extensions) {
+      rsv |= extension.rsv;
+      if (extension.opaque === true) opaque |= extension.rsv;
+    }
     this.allowedRsv = rsv;
+    this.opaqueRsv = opaque;
   }
 
   /**
@@ -299,11 +306,16 @@ export class Receiver implements FrameContext {
     const last = frameDone && this.fin;
     const data = this.messageRsv === 0 ? piece : this.decode(piece, last);
     if (data.length > 0) {
-      // RFC 6455 §8.1: fail as soon as the text can no longer be valid UTF-8.
-      if (this.messageOpcode === Opcode.TEXT && !this.validator!.feed(data)) this.invalidUtf8();
+      // RFC 6455 §8.1: fail as soon as the text can no longer be valid UTF-8 (unless it is still encoded).
+      if (this.checksText() && !this.validator!.feed(data)) this.invalidUtf8();
       this.append(data);
     }
     if (last) this.finishMessage();
+  }
+
+  /** True while receiving a text message whose bytes are its text (not left encoded by an opaque extension). */
+  private checksText(): boolean {
+    return this.messageOpcode === Opcode.TEXT && (this.messageRsv & this.opaqueRsv) === 0;
   }
 
   private decode(piece: Uint8Array, last: boolean): Uint8Array {
@@ -350,7 +362,7 @@ export class Receiver implements FrameContext {
 
   private finishMessage(): void {
     const isBinary = this.messageOpcode === Opcode.BINARY;
-    if (!isBinary && !this.validator!.end()) this.invalidUtf8();
+    if (this.checksText() && !this.validator!.end()) this.invalidUtf8();
     const data = this.buffer ? this.buffer.subarray(0, this.messageSize) : (this.first ?? EMPTY);
     this.messageOpcode = 0;
     this.messageRsv = 0;

@@ -1,6 +1,6 @@
 /**
- * The gateway's proxy core: dialing backends, the upgrade flow with retries, frame-aware pairs, byte
- * tunnels, and per-connection counters.
+ * The gateway's proxy core: dialing backends, the upgrade flow with retries, frame-aware pairs (with
+ * permessage-deflate passed through where both sides agree), byte tunnels, and per-connection counters.
  * @module
  */
 
@@ -10,6 +10,8 @@ export type { ForwardedRequest, ForwardOptions } from './forward-headers.js';
 export { allowedSubprotocols, DEFAULT_FORWARDED_HEADERS, forwardedRequest } from './forward-headers.js';
 export type { PairOptions } from './pair.js';
 export { ProxyPair, pair } from './pair.js';
+export type { PassthroughOutcome } from './passthrough.js';
+export { PassthroughLink } from './passthrough.js';
 export type { MessageValidator, ValidationResult } from './policies.js';
 export { MessageRate } from './policies.js';
 export type { PickBackend, ProxiedUpgrade, ProxyUpgradeOptions } from './proxy-upgrade.js';

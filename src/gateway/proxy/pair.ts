@@ -3,9 +3,11 @@
  * role). Each message is forwarded as the payload view the receiving side produced: no copy on the way
  * to the client, one on the way to the backend (masking writes the frame buffer, RFC 6455 §5.3).
  * permessage-deflate is per side: inflated where it was received, deflated again only where the other
- * side negotiated it. Pings stay on their side (each side answers its own; each side has its own
- * heartbeat); close handshakes are relayed with their code and reason; each direction pauses its
- * sender while the receiver's socket is above its high water mark.
+ * side negotiated it; on a passthrough connection (see `passthrough.ts`) compressed payloads are
+ * forwarded as they are, RSV1 kept, and limits and counters see their compressed size. Pings stay on
+ * their side (each side answers its own; each side has its own heartbeat); close handshakes are relayed
+ * with their code and reason; each direction pauses its sender while the receiver's socket is above its
+ * high water mark.
  *
  * Failures: a backend that vanishes (no close frame, protocol error, missed heartbeat) closes the
  * client with 1011; a client that vanishes closes the backend with 1001; a policy breach closes the
@@ -15,19 +17,18 @@
  */
 import type { Buffer } from 'node:buffer';
 import { isValidWireCloseCode, truncateReason } from '../../protocol/close.js';
-import type { SendOptions } from '../../protocol/connection.js';
 import { CloseCode, ReadyState } from '../../protocol/constants.js';
+import { ProtocolError } from '../../protocol/errors.js';
 import type { WebSocketConnection } from '../../server/connection.js';
 import { SocketTransport, type TransportSink } from '../../transport/socket-transport.js';
 import type { TimerWheel } from '../../transport/timer-wheel.js';
 import type { RoutePolicies } from '../config/types.js';
 import { PairClock, type PairClockHost } from './pair-clock.js';
+import { forwardOptions, type PassthroughLink } from './passthrough.js';
+import { PassthroughInspector } from './passthrough-inspect.js';
 import { MessageRate, type MessageValidator } from './policies.js';
 import { type Direction, type EndReason, type ProxyObserver, ProxyStats } from './stats.js';
 import type { UpstreamHandshake } from './upstream-handshake.js';
-
-const AS_TEXT: SendOptions = Object.freeze({ binary: false });
-const AS_BINARY: SendOptions = Object.freeze({ binary: true });
 
 /** Options of {@link pair}. */
 export interface PairOptions {
@@ -42,6 +43,18 @@ export interface PairOptions {
   clientHeartbeat?: boolean;
   /** Timer wheel of the idle timeout and client heartbeat. Default: the upstream transport's. */
   wheel?: TimerWheel;
+  /**
+   * Both ends of passthrough compression, when the two sides share permessage-deflate parameters
+   * (`proxyConnection` sets it from the upgrade).
+   */
+  passthrough?: PassthroughLink | undefined;
+  /**
+   * On a passthrough connection, inflate compressed messages for `validate` so that it sees the real
+   * message (a zlib context per direction with context takeover: what passthrough otherwise saves).
+   * Default false: `validate` gets the compressed payload with `compressed` true (sizes are wire sizes).
+   * A message that inflates past `maxMessageBytes` then closes its sender with 1009.
+   */
+  inflateForValidation?: boolean;
 }
 
 /** Closes `side` relaying a close frame's code (1005: an empty close frame) and reason. */
@@ -70,6 +83,10 @@ export class ProxyPair implements TransportSink, PairClockHost {
   private readonly rate: MessageRate | null;
   private readonly wheel: TimerWheel;
   private readonly clock: PairClock;
+  /** Passthrough compression; null when each side has its own (or none). */
+  private readonly link: PassthroughLink | null;
+  /** Inflates compressed messages for `validate` (see `inflateForValidation`). */
+  private readonly inspector: PassthroughInspector | null;
   private readonly handshake: UpstreamHandshake;
   /** We stopped reading the client because the backend's socket is full. */
   private clientPaused = false;
@@ -94,6 +111,9 @@ export class ProxyPair implements TransportSink, PairClockHost {
     this.policies = policies;
     this.validate = options.validate ?? null;
     this.observer = options.observer ?? null;
+    this.link = options.passthrough ?? null;
+    const inspect = this.link !== null && this.validate !== null && options.inflateForValidation === true;
+    this.inspector = inspect ? new PassthroughInspector(this.link!.client.params) : null;
     this.wheel = options.wheel ?? upstream.config.wheel;
     this.stats = new ProxyStats('frames', client.socket, upstream.socket);
     this.upstream = new SocketTransport(upstream.socket, this, upstream.config, upstream.extensions);
@@ -140,7 +160,9 @@ export class ProxyPair implements TransportSink, PairClockHost {
   // --- Client → backend ----------------------------------------------------------------------------------
 
   private readonly onClientMessage = (data: Buffer, isBinary: boolean): void => {
-    if (!this.relaying || !this.admitClientMessage(data, isBinary)) return;
+    // Read for every message, relayed or not, so that the mark never outlives its message.
+    const compressed = this.link?.client.takeCompressed() === true;
+    if (!this.relaying || !this.admitClientMessage(data, isBinary, compressed)) return;
     const upstream = this.upstream;
     if (upstream.readyState !== ReadyState.OPEN) return;
     this.lastActivity = this.wheel.now;
@@ -148,14 +170,17 @@ export class ProxyPair implements TransportSink, PairClockHost {
     counts.messages++;
     counts.frames++;
     counts.bytes += data.length;
-    if (!upstream.send(data, isBinary ? AS_BINARY : AS_TEXT) && !this.clientPaused) {
+    if (!upstream.send(data, forwardOptions(isBinary, compressed)) && !this.clientPaused) {
       this.clientPaused = true;
       this.client.pause();
     }
   };
 
-  /** Size, rate and validation of a client message; false when it must not be forwarded. */
-  private admitClientMessage(data: Buffer, isBinary: boolean): boolean {
+  /**
+   * Size, rate and validation of a client message; false when it must not be forwarded. The size is
+   * the payload's as received: compressed, for a message passed through.
+   */
+  private admitClientMessage(data: Buffer, isBinary: boolean, compressed: boolean): boolean {
     if (data.length > this.policies.maxMessageBytes) {
       this.offended('client', CloseCode.MESSAGE_TOO_BIG, 'message too big', 'too_big');
       return false;
@@ -164,7 +189,7 @@ export class ProxyPair implements TransportSink, PairClockHost {
       this.offended('client', CloseCode.POLICY_VIOLATION, 'message rate exceeded', 'rate');
       return false;
     }
-    return this.validate === null || this.validated(data, 'upstream', isBinary);
+    return this.validate === null || this.validated(data, 'upstream', isBinary, compressed);
   }
 
   /** The backend's socket drained: read from the client again. */
@@ -178,8 +203,9 @@ export class ProxyPair implements TransportSink, PairClockHost {
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
+    const compressed = this.link?.upstream.takeCompressed() === true;
     if (!this.relaying) return;
-    if (this.validate !== null && !this.validated(data, 'downstream', isBinary)) return;
+    if (this.validate !== null && !this.validated(data, 'downstream', isBinary, compressed)) return;
     const client = this.client;
     if (client.readyState !== ReadyState.OPEN) return;
     this.lastActivity = this.wheel.now;
@@ -187,7 +213,7 @@ export class ProxyPair implements TransportSink, PairClockHost {
     counts.messages++;
     counts.frames++;
     counts.bytes += data.length;
-    if (!client.send(data, isBinary ? AS_BINARY : AS_TEXT) && !this.upstreamPaused) {
+    if (!client.send(data, forwardOptions(isBinary, compressed)) && !this.upstreamPaused) {
       this.upstreamPaused = true;
       this.upstream.pauseReading();
     }
@@ -200,14 +226,25 @@ export class ProxyPair implements TransportSink, PairClockHost {
   };
 
   /** Runs the validation hook; false when the message is dropped or its sender closed. */
-  private validated(data: Buffer, direction: Direction, isBinary: boolean): boolean {
-    const verdict = this.validate!(data, direction, isBinary);
+  private validated(data: Buffer, direction: Direction, isBinary: boolean, compressed: boolean): boolean {
+    const side = direction === 'upstream' ? 'client' : 'upstream';
+    let message = data;
+    if (compressed && this.inspector !== null) {
+      try {
+        message = this.inspector.inflate(data, direction, this.policies.maxMessageBytes);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        const why = error.closeCode === CloseCode.MESSAGE_TOO_BIG ? 'too_big' : 'validation';
+        this.offended(side, error.closeCode, error.message, why);
+        return false;
+      }
+    }
+    const verdict = this.validate!(message, direction, isBinary, message === data && compressed);
     if (verdict === true) return true;
     if (verdict === false) {
       this.stats.dropped++;
       return false;
     }
-    const side = direction === 'upstream' ? 'client' : 'upstream';
     this.offended(side, verdict.close, verdict.reason ?? 'message rejected', 'validation');
     return false;
   }
@@ -332,6 +369,7 @@ export class ProxyPair implements TransportSink, PairClockHost {
     if (this.finished || !this.stats.ended) return;
     this.finished = true;
     this.clock.stop();
+    this.inspector?.close();
     this.stats.finish(this.client.socket, this.upstream.socket);
     this.observer?.onEnd?.(this.stats);
   }

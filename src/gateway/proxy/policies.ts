@@ -15,9 +15,16 @@ export type ValidationResult = boolean | { close: number; reason?: string };
 
 /**
  * Checks a message before it is forwarded. `message` is a view of the received bytes: read it during
- * the call, do not keep it. Keep it cheap: it runs for every message.
+ * the call, do not keep it. Keep it cheap: it runs for every message. `compressed` is true when
+ * `message` is the still-compressed payload of a message passed through untouched (a `passthrough`
+ * connection without `PairOptions.inflateForValidation`); its size is then the wire size.
  */
-export type MessageValidator = (message: Buffer, direction: Direction, isBinary: boolean) => ValidationResult;
+export type MessageValidator = (
+  message: Buffer,
+  direction: Direction,
+  isBinary: boolean,
+  compressed: boolean,
+) => ValidationResult;
 
 /**
  * A token bucket refilled at `perSecond` tokens per second, holding at most `perSecond` (one second's

@@ -2,14 +2,18 @@
  * The upgrade step of the proxy, run from a `WebSocketServer` upgrade hook: pick a backend, dial it, try
  * another one when a dial fails before the backend's 101 (never after), and leave the established
  * upstream in `request.data` for the 'connection' listener, which pairs it (see `session.ts`). The
- * client's 101 then carries the backend's subprotocol (see `server-options.ts`).
+ * client's 101 then carries the backend's subprotocol (see `server-options.ts`). On a `passthrough`
+ * route the backend is offered the client's own permessage-deflate offers (see `passthrough.ts`).
  * @module
  */
+import { type Logger, logsAt } from '../../observability/logger.js';
+import type { ExtensionParams } from '../../protocol/extension.js';
 import type { UpgradeRejection } from '../../server/options.js';
 import type { UpgradeRequest } from '../../server/upgrade-request.js';
 import type { BackendConfig, RouteConfig, UpstreamConfig } from '../config/types.js';
 import { UpstreamError } from './errors.js';
 import { type ForwardOptions, forwardedRequest } from './forward-headers.js';
+import { type PassthroughLink, passthroughOffers, settlePassthrough } from './passthrough.js';
 import type { TraceContext } from './traceparent.js';
 import { UpstreamDialer, type UpstreamRequest } from './upstream-dial.js';
 import type { UpstreamHandshake } from './upstream-handshake.js';
@@ -32,6 +36,8 @@ export interface ProxyUpgradeOptions {
   target?: (backend: BackendConfig, request: UpgradeRequest) => URL;
   /** Told about every attempt, for passive health checks and metrics (`error` null on success). */
   onAttempt?: (backend: BackendConfig, error: UpstreamError | null) => void;
+  /** Where a `passthrough` route says, at debug level, why a connection could not pass compression through. */
+  logger?: Logger | null;
 }
 
 /** What a successful {@link proxyUpgrade} leaves in `request.data` (and so in `connection.data`). */
@@ -45,6 +51,8 @@ export interface ProxiedUpgrade {
   readonly attempts: number;
   /** What `request.data` held before (e.g. claims set by an auth middleware). */
   readonly data: unknown;
+  /** On a `passthrough` route whose two sides can share permessage-deflate: both ends of it. */
+  readonly passthrough?: PassthroughLink | undefined;
   /** Takes the upstream for relaying; stops watching the client's socket. */
   claim(): UpstreamHandshake;
 }
@@ -181,6 +189,30 @@ async function dialSome(
   return last;
 }
 
+/** The passthrough link of a dial on a passthrough route; logs why there is none when it should be. */
+function passthroughLink(
+  offers: readonly ExtensionParams[],
+  dialed: { backend: BackendConfig; upstream: UpstreamHandshake },
+  route: RouteConfig,
+  options: ProxyUpgradeOptions,
+): PassthroughLink | undefined {
+  const settled = settlePassthrough(offers, dialed.upstream);
+  if (settled.kind === 'passthrough') return settled.link;
+  const logger = options.logger ?? null;
+  if (settled.reason !== null && logsAt(logger, 'debug')) {
+    const fields = {
+      route: route.name,
+      backend: dialed.backend.url.href,
+      backendExtensions: dialed.upstream.extensionsHeader,
+      compression: settled.kind === 'negotiate' ? 'negotiate' : 'off',
+    };
+    const then =
+      settled.kind === 'negotiate' ? 'each side negotiates with the gateway' : 'neither side compresses';
+    logger.debug(fields, `permessage-deflate passthrough impossible: ${settled.reason}; ${then}`);
+  }
+  return undefined;
+}
+
 /**
  * Connects the client's upgrade `request` to a backend of `route`. Resolves with `undefined` when a
  * backend accepted (the upstream is in `request.data`, a {@link ProxiedUpgrade}), or with the rejection
@@ -195,10 +227,12 @@ export async function proxyUpgrade(
   options: ProxyUpgradeOptions,
 ): Promise<UpgradeRejection | undefined> {
   const forwarded = forwardedRequest(request, route.policies.subprotocols, options.forward);
+  const deflateOffers = passthroughOffers(route, request);
   const upstreamRequest: UpstreamRequest = {
     protocols: forwarded.protocols,
     headers: forwarded.headers,
     origin: forwarded.origin,
+    deflateOffers,
   };
   const watch = new ClientWatch(request);
   const outcome = await dialSome(request, route, pickBackend, options, upstreamRequest, watch);
@@ -213,6 +247,8 @@ export async function proxyUpgrade(
     return { status: 502, message: 'Client went away' };
   }
   watch.established(outcome.upstream);
+  const link =
+    deflateOffers === undefined ? undefined : passthroughLink(deflateOffers, outcome, route, options);
   const proxied: ProxiedUpgrade = {
     kind: 'conduit.proxied-upgrade',
     route,
@@ -221,6 +257,7 @@ export async function proxyUpgrade(
     trace: forwarded.trace,
     attempts: outcome.attempts,
     data: request.data,
+    passthrough: link,
     claim() {
       watch.stop();
       return outcome.upstream.claim();

@@ -6,11 +6,13 @@
  * Per-route compression relies on an ordering the server guarantees: it calls `handleProtocols` and
  * then negotiates extensions synchronously, within the same call, for each handshake it accepts. The
  * subprotocol handler remembers the route being accepted; the extension factory reads it right after.
+ * On a `passthrough` route the client is answered with the backend's own parameters (see `passthrough.ts`).
  * @module
  */
 import type { ExtensionFactory } from '../../protocol/extension.js';
 import { type PerMessageDeflateOptions, perMessageDeflate } from '../../protocol/permessage-deflate.js';
 import type { HandleProtocols, WebSocketServerOptions } from '../../server/options.js';
+import { answerClient } from './passthrough.js';
 import { isProxiedUpgrade, type ProxiedUpgrade } from './proxy-upgrade.js';
 
 /** The server options {@link proxyServerOptions} sets. */
@@ -30,7 +32,8 @@ function compressesClientSide(proxied: ProxiedUpgrade | null): boolean {
 
 /**
  * Options to spread into the proxy's `WebSocketServer` options. `deflate` tunes the client-side
- * permessage-deflate of routes whose compression is not `off` (tunnel routes never negotiate it).
+ * permessage-deflate of `negotiate` routes, and of `passthrough` connections that fell back to it
+ * (tunnel routes never negotiate it).
  * Do not set `perMessageDeflate` or `handleProtocols` yourself; set `heartbeatInterval`/`idleTimeout`
  * only for servers that carry no proxied routes.
  */
@@ -52,7 +55,10 @@ export function proxyServerOptions(deflate: PerMessageDeflateOptions = {}): Prox
     accept(offers) {
       const proxied = accepting;
       accepting = null;
-      return compressesClientSide(proxied) ? inner.accept(offers) : null;
+      if (!compressesClientSide(proxied)) return null;
+      const { route, passthrough, upstream } = proxied!;
+      if (route.policies.compression !== 'passthrough') return inner.accept(offers);
+      return answerClient(passthrough, upstream, offers, inner);
     },
     confirm: (params) => inner.confirm(params),
   };

@@ -21,7 +21,8 @@ export type ProxyConnectionOptions = PairOptions;
  * Starts relaying for `connection`, which must carry a `ProxiedUpgrade` in `data` (left there by
  * `proxyUpgrade`). Call it from the server's 'connection' listener, synchronously. Tunnel routes are
  * tunnelled when both sides negotiated the same extensions, else relayed frame-aware. A connection
- * without a `ProxiedUpgrade` (a server misconfiguration) is closed with 1011 and null is returned.
+ * without a `ProxiedUpgrade`, or whose passthrough compression the client's handshake did not take (a
+ * server misconfiguration), is closed with 1011 and null is returned.
  */
 export function proxyConnection(
   connection: WebSocketConnection,
@@ -32,12 +33,21 @@ export function proxyConnection(
     connection.close(CloseCode.INTERNAL_ERROR, 'no upstream for this connection');
     return null;
   }
+  const link = proxied.passthrough;
+  if (link !== undefined && !link.accepted) {
+    // The backend compresses for passthrough but the client was not answered so (a server set up
+    // without `proxyServerOptions`): nothing in between could inflate, so neither side may start.
+    proxied.upstream.abandon(CloseCode.INTERNAL_ERROR, 'permessage-deflate passthrough not negotiated');
+    connection.close(CloseCode.INTERNAL_ERROR, 'permessage-deflate passthrough not negotiated');
+    return null;
+  }
   const upstream = proxied.claim();
   // Bytes can only pass untouched between sides that agreed on the same extensions (none, with the
   // proxy's own server options and dialers); otherwise the frames are relayed, which always works.
   const spliceable = upstream.extensionsHeader === connection.extensions;
   if (proxied.route.mode === 'tunnel' && spliceable) return tunnel(connection, upstream, options);
-  return pair(connection, upstream, proxied.route.policies, options);
+  const pairOptions = link === undefined ? options : { ...options, passthrough: link };
+  return pair(connection, upstream, proxied.route.policies, pairOptions);
 }
 
 /** The live proxied connections of a gateway, for draining and status pages. */

@@ -19,8 +19,10 @@ import {
   type WebSocketTlsOptions,
 } from '../../client/options.js';
 import { HandshakeError } from '../../protocol/errors.js';
+import type { ExtensionParams } from '../../protocol/extension.js';
 import type { HandshakeOutcome } from '../../protocol/handshake-client.js';
 import type { PerMessageDeflateOptions } from '../../protocol/permessage-deflate.js';
+import { passthroughDeflateOffer } from '../../protocol/permessage-deflate-passthrough.js';
 import type { TransportOptions } from '../../transport/options.js';
 import type { CompressionPolicy, UpstreamHttp2 } from '../config/types.js';
 import { UpstreamError } from './errors.js';
@@ -37,7 +39,11 @@ const LEAN_DEFLATE: PerMessageDeflateOptions = Object.freeze({
 export interface UpstreamDialOptions {
   /** Time allowed for the connection and the complete 101 response, ms. Default 5000. */
   connectTimeoutMs?: number;
-  /** `off`: never offer permessage-deflate upstream; otherwise offer it. Default `negotiate`. */
+  /**
+   * `off`: never offer permessage-deflate upstream; `negotiate`: offer `deflate`; `passthrough`: offer
+   * the client's own offers ({@link UpstreamRequest.deflateOffers}), so that compressed messages can pass
+   * untouched. Default `negotiate`.
+   */
   compression?: CompressionPolicy;
   /**
    * Offer parameters of permessage-deflate upstream. Default: no context takeover either way, so that
@@ -67,6 +73,11 @@ export interface UpstreamRequest {
   headers: Record<string, string>;
   /** `Origin` to send, if any. */
   origin?: string | undefined;
+  /**
+   * The client's valid permessage-deflate offers, for a `passthrough` dialer: offered as they are (none:
+   * nothing is offered). Absent: the dialer offers `deflate` as for `negotiate`.
+   */
+  deflateOffers?: readonly ExtensionParams[] | undefined;
 }
 
 /** A dial in progress. */
@@ -192,16 +203,20 @@ export class UpstreamDialer {
   private readonly config: ClientConfig;
   private readonly base: WebSocketOptions;
   private readonly http2: UpstreamHttp2;
+  /** Tuning of the real permessage-deflate; null unless `passthrough` (offers are then per dial). */
+  private readonly passthrough: PerMessageDeflateOptions | null;
 
   /** Throws a RangeError or TypeError for invalid options. */
   constructor(options: UpstreamDialOptions = {}) {
     const compression = options.compression ?? 'negotiate';
     this.http2 = options.http2 ?? false;
     this.base = { ...options.tls };
+    const deflate = options.deflate ?? LEAN_DEFLATE;
+    this.passthrough = compression === 'passthrough' ? deflate : null;
     this.config = resolveClientOptions({
       ...options.transport,
       handshakeTimeout: options.connectTimeoutMs ?? 5000,
-      perMessageDeflate: compression === 'off' ? false : (options.deflate ?? LEAN_DEFLATE),
+      perMessageDeflate: compression === 'off' ? false : deflate,
       maxPayload: options.maxMessageBytes,
       heartbeatInterval: options.pingIntervalMs,
       idleTimeout: 0,
@@ -214,8 +229,16 @@ export class UpstreamDialer {
    * failure rejects the attempt's promise with an {@link UpstreamError}.
    */
   dial(url: URL, request: UpstreamRequest): DialAttempt {
-    const dial = new Dial(url, this.config);
+    const dial = new Dial(url, this.configFor(request));
     dial.start(request, this.base, url instanceof UpstreamUrl ? url.http2 : this.http2);
     return dial;
+  }
+
+  /** The route's settings, with the client's own offers in place of ours for a passthrough dial. */
+  private configFor(request: UpstreamRequest): ClientConfig {
+    const offers = request.deflateOffers;
+    if (this.passthrough === null || offers === undefined) return this.config;
+    const factories = offers.length === 0 ? [] : [passthroughDeflateOffer(offers, this.passthrough)];
+    return { ...this.config, factories };
   }
 }
