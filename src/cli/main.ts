@@ -4,11 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CliError } from './args.js';
-import { benchCommand } from './bench.js';
-import { connectCommand } from './connect.js';
 import { ECHO_USAGE, parseEchoArgs, runEcho } from './echo.js';
-import { gatewayCommand } from './gateway.js';
-import { serveCommand } from './serve.js';
 
 /** Top-level usage. */
 export const USAGE = `Usage: conduit <command> [options]
@@ -68,9 +64,11 @@ export async function main(argv: string[]): Promise<number | null> {
     return 0;
   }
   if (command === 'echo') return echo(rest);
-  if (command === 'serve') return serveCommand(rest);
-  if (command === 'gateway') return gatewayCommand(rest);
-  if (command === 'connect') return connectCommand(rest);
-  if (command === 'bench') return benchCommand(rest);
+  // The other commands load on demand: each pulls in its own dependencies (the hub, Redis, zod, the
+  // gateway...), which a process running another command should not hold in memory.
+  if (command === 'serve') return (await import('./serve.js')).serveCommand(rest);
+  if (command === 'gateway') return (await import('./gateway.js')).gatewayCommand(rest);
+  if (command === 'connect') return (await import('./connect.js')).connectCommand(rest);
+  if (command === 'bench') return (await import('./bench.js')).benchCommand(rest);
   return fail(`conduit: unknown command ${JSON.stringify(command)}`, USAGE);
 }
