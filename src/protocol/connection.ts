@@ -37,6 +37,11 @@ export interface SendOptions {
    * for a bit no negotiated extension claims.
    */
   encodedRsv?: number;
+  /**
+   * The caller vouches that text bytes are valid UTF-8 because a receiver already checked them (a proxy
+   * forwarding a text message), so the check `send` otherwise makes is skipped. Default false.
+   */
+  utf8Valid?: boolean;
 }
 
 /** Extra options of the protocol object, for the Node layers. */
@@ -160,7 +165,7 @@ export class WebSocketProtocol implements ReceiverSink {
     const isText = options.binary === undefined ? typeof data === 'string' : !options.binary;
     if (options.encodedRsv) return this.sendEncoded(toBytes(data), isText, options);
     // RFC 6455 §5.6: a text message is UTF-8; refuse to put anything else on the wire as text.
-    if (isText && typeof data !== 'string' && !isValidUtf8(data)) {
+    if (isText && typeof data !== 'string' && options.utf8Valid !== true && !isValidUtf8(data)) {
       throw new TypeError('text message bytes are not valid UTF-8');
     }
     if (typeof data === 'string' && isText && this.framesTextDirectly(options)) return this.sendText(data);

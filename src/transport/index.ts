@@ -18,5 +18,5 @@ export type { TransportSink } from './socket-transport.js';
 export { asBuffer, SocketTransport } from './socket-transport.js';
 export type { TimerWheelOptions, WheelEntry } from './timer-wheel.js';
 export { initWheelEntry, sharedTimerWheel, TimerWheel, UNSCHEDULED } from './timer-wheel.js';
-export type { Corkable } from './write-batcher.js';
-export { corkForTick, flushNow } from './write-batcher.js';
+export type { CoalesceTarget, TickBatchTarget } from './write-batcher.js';
+export { flushNow, holdForTick, writeCoalesced } from './write-batcher.js';

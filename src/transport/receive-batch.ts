@@ -1,23 +1,16 @@
 /**
  * Write batching for replies: frames a connection writes while it parses a received chunk (echoes,
  * pongs, close replies, application sends from its message handlers) are held until the chunk is parsed
- * and then leave as one buffer: the frame itself when there is one (a plain `socket.write`, no cork), one
- * pooled copy of them all when they are small, one corked `writev` otherwise (e.g. the header and the
- * untouched payload of a large message). A batch is written out early once it reaches the high water mark. Parsing is synchronous, so
+ * and then leave together (see `writeCoalesced` in write-batcher.ts). A batch is written out early once
+ * it reaches the high water mark. Parsing is synchronous, so
  * one batch for the whole process suffices; a connection that starts parsing while another one's batch is
  * open (a handler resuming a paused peer) flushes that batch first, keeping every socket's order.
  * @module
  */
-import type { Socket } from 'node:net';
-import { concatFrames, POOLED_MAX } from './frame-pool.js';
+import { flushNow, type TickBatchTarget, writeCoalesced } from './write-batcher.js';
 
 /** A connection whose writes can be batched. */
-export interface BatchTarget {
-  readonly socket: Socket;
-  /** Hands one buffer to the socket (its flow-control bookkeeping included). */
-  writeOut(data: Uint8Array): void;
-  /** Called once the batch was handed to the socket: time to judge backpressure. */
-  checkBackpressure(): void;
+export interface BatchTarget extends TickBatchTarget {
   /** Parses one received chunk (its writes go through {@link addToBatch} while the batch is open). */
   parseChunk(chunk: Uint8Array): void;
 }
@@ -46,16 +39,7 @@ export function addToBatch(data: Uint8Array): void {
 export function flushBatch(): void {
   const target = owner;
   if (target === null || bytes === 0) return;
-  const count = parts.length;
-  if (count === 1) {
-    target.writeOut(parts[0]!);
-  } else if (bytes <= POOLED_MAX) {
-    target.writeOut(concatFrames(parts, bytes));
-  } else {
-    target.socket.cork();
-    for (let i = 0; i < count; i++) target.writeOut(parts[i]!);
-    target.socket.uncork();
-  }
+  writeCoalesced(target, parts, bytes);
   parts.length = 0;
   bytes = 0;
   // After the uncork: what the kernel did not take is what counts (not all of it, as under the cork).
@@ -69,6 +53,8 @@ export function flushBatch(): void {
 export function receiveBatched(target: BatchTarget, chunk: Uint8Array): void {
   const outer = owner;
   flushBatch();
+  // Frames held for this tick were written before the replies to come: they must leave first.
+  flushNow(target);
   owner = target;
   try {
     target.parseChunk(chunk);

@@ -31,7 +31,7 @@ import { releasableExtensions } from './releasable.js';
 import { type SendCallback, SendCallbacks } from './send-callbacks.js';
 import { listen } from './socket-listeners.js';
 import type { TransportSink } from './transport-sink.js';
-import { type Corkable, corkForTick, flushNow } from './write-batcher.js';
+import { flushNow, holdForTick } from './write-batcher.js';
 
 installNodeAccelerators();
 
@@ -75,14 +75,17 @@ function countSent(metrics: TransportMetrics, isBinary: boolean): void {
 }
 
 /** One WebSocket connection over one socket, after the opening handshake. */
-export class SocketTransport extends ConnectionTimers implements ProtocolHandler, Corkable, BatchTarget {
+export class SocketTransport extends ConnectionTimers implements ProtocolHandler, BatchTarget {
   /** OPEN, CLOSING once a close frame was sent or received, CLOSED once the socket closed. */
   readyState: ReadyState = ReadyState.OPEN;
   readonly socket: Socket;
   readonly protocol: WebSocketProtocol;
   /** Counters of the server (or client) this connection belongs to; null when metrics are off. */
   readonly metrics: TransportMetrics | null;
-  corked = false;
+  /** @internal Frames held until the end of the tick (see write-batcher.ts); owned by the batcher. */
+  held: Uint8Array[] | null = null;
+  /** @internal Bytes in {@link held}. */
+  heldBytes = 0;
   /** True when this end started the closing (close(), a protocol failure, a limit, terminate()). */
   closedLocally = false;
 
@@ -142,7 +145,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
 
   /** Bytes written to the socket and not yet flushed to the kernel. */
   get bufferedAmount(): number {
-    return this.socket.writableLength + batchedBytes(this);
+    return this.socket.writableLength + this.heldBytes + batchedBytes(this);
   }
 
   /**
@@ -256,10 +259,10 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
       if (this.tracking || this.needDrain || pending >= this.config.highWaterMark) flushBatch();
       return;
     }
-    corkForTick(this);
-    this.writeOut(data);
-    // Checked under the cork: `send()` returns false as soon as `bufferedAmount` reaches the mark.
-    this.checkBackpressure();
+    holdForTick(this, data);
+    // Near the high water mark: write out now, so that `send()` returns false as soon as
+    // `bufferedAmount` reaches the mark and what the socket buffers is what counts.
+    if (socket.writableLength + this.heldBytes >= this.config.highWaterMark) flushNow(this);
   }
 
   /** @internal Hands `data` (already counted in `bytesQueued`) to the socket. */
@@ -373,7 +376,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
     if (this.readyState !== ReadyState.OPEN) {
       return this.refuse(callback, 'ERR_NOT_OPEN', 'The connection is closing or closed');
     }
-    if (this.socket.writableLength <= this.config.maxBackpressure) return true;
+    if (this.socket.writableLength + this.heldBytes <= this.config.maxBackpressure) return true;
     if (this.config.dropOnBackpressure) {
       this.metrics?.messagesDropped.inc();
       return this.refuse(callback, 'ERR_BACKPRESSURE_DROPPED', 'Message dropped: maxBackpressure exceeded');
@@ -428,8 +431,8 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
   private endSocket(): void {
     if (this.ending) return;
     this.ending = true;
-    if (batchOwner() === this) flushBatch();
     flushNow(this);
+    if (batchOwner() === this) flushBatch();
     this.socket.end();
   }
 
@@ -445,7 +448,8 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
 
   private written(error: Error | null | undefined): void {
     if (error) return; // the 'close' handler fails what is pending
-    const flushed = this.bytesQueued - this.socket.writableLength;
+    // Held and batched bytes are counted in `bytesQueued` but not yet in the socket's buffer.
+    const flushed = this.bytesQueued - this.socket.writableLength - this.heldBytes - batchedBytes(this);
     const callbacks = this.callbacks;
     if (callbacks !== null && callbacks.length > 0) {
       callbacks.runUpTo(flushed);

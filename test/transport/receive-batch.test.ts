@@ -11,6 +11,7 @@ import {
   batchOwner,
   receiveBatched,
 } from '../../src/transport/receive-batch.js';
+import { holdForTick } from '../../src/transport/write-batcher.js';
 import { clientFrame, closeServer, rawUpgrade, startServer, waitFor } from '../server/helpers.js';
 
 /** A batch target that records what it writes and what its socket was asked to do. */
@@ -21,6 +22,8 @@ function recorder(parse: (target: Recorder) => void): Recorder {
   const socket = { cork: () => log.push('cork'), uncork: () => log.push('uncork') } as unknown as Socket;
   const target: Recorder = {
     socket,
+    held: null,
+    heldBytes: 0,
     log,
     writeOut: (data: Uint8Array) => log.push(Buffer.from(data).toString()),
     checkBackpressure: () => log.push('check'),
@@ -30,6 +33,15 @@ function recorder(parse: (target: Recorder) => void): Recorder {
 }
 
 describe('receive batch', () => {
+  it('writes the frames a connection held for the tick before the replies to its own chunk', () => {
+    const target = recorder(() => addToBatch(Buffer.from('reply')));
+    holdForTick(target, Buffer.from('held 1'));
+    holdForTick(target, Buffer.from('held 2'));
+    receiveBatched(target, new Uint8Array(1));
+    assert.deepEqual(target.log, ['held 1held 2', 'check', 'reply', 'check']);
+    assert.equal(target.heldBytes, 0);
+  });
+
   it('writes a single frame as it is, and small frames as one copy, after the chunk is parsed', () => {
     const single = Buffer.from('one');
     const one = recorder(() => addToBatch(single));

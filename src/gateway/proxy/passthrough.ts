@@ -93,8 +93,9 @@ export function answerClient(
   return fallback ? negotiate.accept(offers) : null;
 }
 
+// Text was validated when it was received (RFC 6455 §8.1), so sending it on need not check it again.
 const FORWARD: readonly SendOptions[] = [
-  Object.freeze({ binary: false }),
+  Object.freeze({ binary: false, utf8Valid: true }),
   Object.freeze({ binary: true }),
   Object.freeze({ binary: false, encodedRsv: RSV1 }),
   Object.freeze({ binary: true, encodedRsv: RSV1 }),
