@@ -334,6 +334,12 @@ describe('compression: passthrough', () => {
     ]);
     assert.equal(client.extensions, '');
     assert.deepEqual(upstreamExtensions(onlyPair(gateway)), []);
+    // The configuration-built gateway passes its own logger to the upgrade: the reason is in its log.
+    const reason = gateway.log.find((line) =>
+      line.msg.startsWith('permessage-deflate passthrough impossible'),
+    );
+    assert.equal(reason?.level, 'debug');
+    assert.match(reason?.msg ?? '', /the backend declined permessage-deflate/);
     const text = compressible(300_000);
     const reply = nextMessage(client);
     client.send(text);
@@ -399,7 +405,7 @@ describe('compression: passthrough', () => {
   });
 });
 
-/** A gateway made of the proxy's parts with a logger (the configuration-built one does not pass it). */
+/** A gateway made of the proxy's parts with a logger of its own, to read its debug lines directly. */
 async function loggedProxy(
   backend: string,
   lines: LogLine[],
