@@ -57,6 +57,12 @@ export class RedisShard {
   /** Where the shard points, without its password: its name in logs and on the hash ring. */
   readonly where: string;
   private commandReady = false;
+  /**
+   * Scripts sent with EVAL on the current command connection: from then on EVALSHA finds them, since
+   * Redis runs a connection's commands in order. Cleared when the connection closes (a restarted Redis
+   * has an empty script cache).
+   */
+  private readonly loadedScripts = new Set<ScriptName>();
   private subscriberReady = false;
   private subscriberGeneration = 0;
   private readonly everReady = { command: false, subscriber: false };
@@ -119,6 +125,7 @@ export class RedisShard {
     });
     command.on('close', () => {
       this.commandReady = false;
+      this.loadedScripts.clear();
       this.update();
     });
     subscriber.on('ready', () => {
@@ -189,14 +196,24 @@ export class RedisShard {
     await usable;
   }
 
-  /** Runs one of the engine's scripts (EVALSHA, falling back to EVAL when the server lost its cache). */
+  /**
+   * Runs one of the engine's scripts. Its first call on a connection is an EVAL, which also loads it, and
+   * the calls sent behind it are EVALSHAs. Trying EVALSHA first and falling back to EVAL on NOSCRIPT
+   * would reorder calls made in a burst: the first fallback EVAL loads the script, so EVALSHAs sent after
+   * it succeed before the fallbacks of those sent before it (publications would leave out of order).
+   * The NOSCRIPT fallback stays for a cache flushed behind our back (SCRIPT FLUSH).
+   */
   async run(script: ScriptName, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     if (!this.commandReady) throw unavailable(this.where);
-    try {
-      return await this.command.evalsha(SHAS[script], keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!isNoScript(err)) throw toEngineError(err, this.where);
+    if (this.loadedScripts.has(script)) {
+      try {
+        return await this.command.evalsha(SHAS[script], keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!isNoScript(err)) throw toEngineError(err, this.where);
+      }
     }
+    // Marked before the reply: what is sent after this EVAL reaches Redis after it.
+    this.loadedScripts.add(script);
     try {
       return await this.command.eval(SCRIPTS[script], keys.length, ...keys, ...args);
     } catch (err) {

@@ -113,6 +113,44 @@ describe('RedisEngine resilience', { skip }, () => {
     await server?.stop();
   });
 
+  it('keeps a burst of publishes in call order while Redis does not know the scripts yet', async () => {
+    // A fresh server has an empty script cache. Publishing with EVALSHA first and EVAL after NOSCRIPT let
+    // later calls overtake the fallbacks of earlier ones; each run of this test starts a new server.
+    const fresh = await startRedisServer({ appendonly: false });
+    const { engines, close } = await startNodes(1, { url: fresh.url });
+    const engine = engines[0]!;
+    const probe = new Redis(fresh.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      const topic = topicName('burst');
+      const calls: Promise<{ offset: number }>[] = [];
+      for (let i = 1; i <= 40; i++) {
+        calls.push(engine.publish(topic, String(i), { history: KEEP }));
+        // Spread the burst over several turns of the event loop, as publishes read from sockets are.
+        if (i % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      const results = await bounded(Promise.all(calls), 10_000, 'the burst');
+      assert.deepEqual(
+        results.map((r) => r.offset),
+        range(1, 40),
+      );
+      const history = await engine.history(topic);
+      assert.deepEqual(
+        history.publications.map((p) => p.data),
+        range(1, 40).map(String),
+        'stored (and published) in call order',
+      );
+      await probe.connect();
+      const stats = String(await probe.info('commandstats'));
+      const evalsha = /cmdstat_evalsha:calls=(\d+).*rejected_calls=(\d+),failed_calls=(\d+)/.exec(stats);
+      assert.ok(evalsha, stats);
+      assert.equal(Number(evalsha[2]) + Number(evalsha[3]), 0, 'no EVALSHA met NOSCRIPT');
+    } finally {
+      probe.disconnect();
+      await close();
+      await fresh.stop();
+    }
+  });
+
   it('start() rejects with ERR_ENGINE_UNAVAILABLE when Redis is unreachable', async () => {
     const probe = await startRedisServer({ appendonly: false });
     const url = probe.url;
