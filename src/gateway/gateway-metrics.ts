@@ -147,37 +147,45 @@ function labelsOf(traffic: RouteTraffic): { route: string; upstream: string } {
 }
 
 /** Backend health and load, from the upstreams of the configuration in force. */
-function backendMetrics(registry: Registry, upstreams: () => Iterable<Upstream>): void {
-  const each = (visit: (upstream: Upstream) => void): void => {
-    for (const upstream of upstreams()) visit(upstream);
-  };
+/** A gauge per backend of the upstreams in force, read from `value` at scrape time. */
+function backendGauge(
+  registry: Registry,
+  upstreams: () => Iterable<Upstream>,
+  name: string,
+  help: string,
+  value: (backend: Upstream['backends'][number]) => number,
+): void {
   new Gauge({
-    name: `${PREFIX}backend_up`,
-    help: '1 when the backend may take connections (healthy, not ejected), else 0',
+    name: `${PREFIX}${name}`,
+    help,
     labelNames: ['upstream', 'backend'],
     registers: [registry],
     collect(this: Gauge<'upstream' | 'backend'>) {
       // Backends removed by a reload must disappear from the exposition.
       this.reset();
-      each((upstream) => {
+      for (const upstream of upstreams()) {
         for (const backend of upstream.backends)
-          this.set({ upstream: upstream.name, backend: backend.key }, backend.available ? 1 : 0);
-      });
+          this.set({ upstream: upstream.name, backend: backend.key }, value(backend));
+      }
     },
   });
-  new Gauge({
-    name: `${PREFIX}backend_connections`,
-    help: 'Connections (and upgrades in progress) proxied to the backend now',
-    labelNames: ['upstream', 'backend'],
-    registers: [registry],
-    collect(this: Gauge<'upstream' | 'backend'>) {
-      this.reset();
-      each((upstream) => {
-        for (const backend of upstream.backends)
-          this.set({ upstream: upstream.name, backend: backend.key }, backend.activeConnections);
-      });
-    },
-  });
+}
+
+function backendMetrics(registry: Registry, upstreams: () => Iterable<Upstream>): void {
+  backendGauge(
+    registry,
+    upstreams,
+    'backend_up',
+    '1 when the backend may take connections (healthy, not ejected), else 0',
+    (backend) => (backend.available ? 1 : 0),
+  );
+  backendGauge(
+    registry,
+    upstreams,
+    'backend_connections',
+    'Connections (and upgrades in progress) proxied to the backend now',
+    (backend) => backend.activeConnections,
+  );
 }
 
 /** The metrics of one gateway, on a prom-client registry (each name once per registry). */

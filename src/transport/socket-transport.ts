@@ -145,7 +145,12 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
 
   /** Bytes written to the socket and not yet flushed to the kernel. */
   get bufferedAmount(): number {
-    return this.socket.writableLength + this.heldBytes + batchedBytes(this);
+    return this.socket.writableLength + this.unwrittenBytes();
+  }
+
+  /** Bytes counted in `bytesQueued` that the socket has not been handed yet (tick and receive batches). */
+  private unwrittenBytes(): number {
+    return this.heldBytes + batchedBytes(this);
   }
 
   /**
@@ -376,7 +381,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
     if (this.readyState !== ReadyState.OPEN) {
       return this.refuse(callback, 'ERR_NOT_OPEN', 'The connection is closing or closed');
     }
-    if (this.socket.writableLength + this.heldBytes <= this.config.maxBackpressure) return true;
+    if (this.bufferedAmount <= this.config.maxBackpressure) return true;
     if (this.config.dropOnBackpressure) {
       this.metrics?.messagesDropped.inc();
       return this.refuse(callback, 'ERR_BACKPRESSURE_DROPPED', 'Message dropped: maxBackpressure exceeded');
@@ -448,8 +453,7 @@ export class SocketTransport extends ConnectionTimers implements ProtocolHandler
 
   private written(error: Error | null | undefined): void {
     if (error) return; // the 'close' handler fails what is pending
-    // Held and batched bytes are counted in `bytesQueued` but not yet in the socket's buffer.
-    const flushed = this.bytesQueued - this.socket.writableLength - this.heldBytes - batchedBytes(this);
+    const flushed = this.bytesQueued - this.socket.writableLength - this.unwrittenBytes();
     const callbacks = this.callbacks;
     if (callbacks !== null && callbacks.length > 0) {
       callbacks.runUpTo(flushed);

@@ -14,7 +14,7 @@ import { RedisEngine, type RedisEngineOptions } from '../../src/engines/redis-en
 import { HashRing, hash32 } from '../../src/engines/redis-hash-ring.js';
 import { type RedisServer, redisServerMissing, startRedisServer } from '../helpers/redis-server.js';
 import { engineSuite } from './engine-suite.js';
-import { Recorder } from './engine-suite-support.js';
+import { Recorder, range } from './engine-suite-support.js';
 
 const skip = redisServerMissing();
 
@@ -89,10 +89,6 @@ describe('RedisEngine on one redis-server', { skip }, () => {
 
 function offsets(publications: Publication[]): number[] {
   return publications.map((p) => p.offset);
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
 /** Publishes on `engine` to a fresh topic `recorder`'s node subscribed, and waits for it to arrive. */
