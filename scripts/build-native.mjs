@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Builds the optional native masking accelerator (native/mask.c) into build/mask.node with the machine's C
-// compiler against Node-API headers. Conduit works without it (WebAssembly SIMD and JavaScript masking), so a
-// machine without a compiler or headers only gets a note, unless `--required` is given (CI uses it, so that a
-// broken build cannot hide behind the fallback). `CONDUIT_NATIVE=0` skips the build, as it skips loading.
+// Builds Conduit's optional native addons with the machine's C compiler against Node-API headers:
+// - native/mask.c → build/mask.node, the masking accelerator (else WebAssembly SIMD and JavaScript masking);
+// - native/relay.c → build/relay.node, the tunnel relay thread, Linux only (else tunnels splice in JavaScript).
+// Conduit works without them, so a machine without a compiler or headers only gets a note, unless `--required`
+// is given (CI uses it, so that a broken build cannot hide behind a fallback). `CONDUIT_NATIVE=0` skips the
+// build, as it skips loading.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,9 +12,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(root, 'native', 'mask.c');
-const output = join(root, 'build', 'mask.node');
 const required = process.argv.includes('--required');
+
+/** The addons: source, output, what is lost without it, and whether this platform can have it. */
+const ADDONS = [
+  { name: 'mask', fallback: 'WebAssembly SIMD masking is used instead', supported: true },
+  {
+    name: 'relay',
+    fallback: 'tunnels splice in JavaScript instead',
+    supported: process.platform === 'linux',
+    libraries: ['-lpthread'],
+  },
+];
 
 /** Directories that may hold node_api.h: Node's own headers first, then the node-api-headers package. */
 function headerCandidates() {
@@ -29,32 +40,53 @@ function headerCandidates() {
   return candidates;
 }
 
-function fail(reason) {
-  const message = `conduit: native masking accelerator not built (${reason}); WebAssembly SIMD masking is used instead`;
-  console.error(message);
-  process.exit(required ? 1 : 0);
+let failed = false;
+
+function note(addon, reason) {
+  console.error(`conduit: native ${addon.name} addon not built (${reason}); ${addon.fallback}`);
+  failed = true;
 }
 
-function isFresh() {
+function isFresh(source, output) {
   if (!existsSync(output)) return false;
   const built = statSync(output).mtimeMs;
   return built >= statSync(source).mtimeMs && built >= statSync(fileURLToPath(import.meta.url)).mtimeMs;
 }
 
-if (process.env.CONDUIT_NATIVE === '0') fail('CONDUIT_NATIVE=0');
-if (process.platform === 'win32') fail('no build recipe for Windows');
-if (isFresh()) process.exit(0);
+function build(addon, include) {
+  const source = join(root, 'native', `${addon.name}.c`);
+  const output = join(root, 'build', `${addon.name}.node`);
+  if (isFresh(source, output)) return;
+  const compiler = process.env.CC || 'cc';
+  const args = ['-O3', '-shared', '-fPIC', '-fvisibility=hidden', '-Wall', '-Wextra', '-I', include];
+  // Node-API symbols are resolved against the running node binary when the addon loads.
+  if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
+  mkdirSync(dirname(output), { recursive: true });
+  const result = spawnSync(compiler, [...args, '-o', output, source, ...(addon.libraries ?? [])], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (result.error) note(addon, `${compiler}: ${result.error.message}`);
+  else if (result.status !== 0) note(addon, `${compiler} exited with ${result.status}`);
+}
 
-const include = headerCandidates().find((dir) => existsSync(join(dir, 'node_api.h')));
-if (include === undefined) fail('no node_api.h found; install Node headers or the node-api-headers package');
+/** Why no addon can be built on this machine, or null when they can (given the include directory). */
+function blocker(include) {
+  if (process.env.CONDUIT_NATIVE === '0') return 'CONDUIT_NATIVE=0';
+  if (process.platform === 'win32') return 'no build recipe for Windows';
+  if (include === undefined)
+    return 'no node_api.h found; install Node headers or the node-api-headers package';
+  return null;
+}
 
-const compiler = process.env.CC || 'cc';
-const args = ['-O3', '-shared', '-fPIC', '-fvisibility=hidden', '-Wall', '-Wextra', '-I', include];
-// Node-API symbols are resolved against the running node binary when the addon loads.
-if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
-mkdirSync(dirname(output), { recursive: true });
-const result = spawnSync(compiler, [...args, '-o', output, source], {
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
-if (result.error) fail(`${compiler}: ${result.error.message}`);
-if (result.status !== 0) fail(`${compiler} exited with ${result.status}`);
+function main() {
+  const wanted = ADDONS.filter((addon) => addon.supported);
+  const include = headerCandidates().find((dir) => existsSync(join(dir, 'node_api.h')));
+  const reason = blocker(include);
+  for (const addon of wanted) {
+    if (reason === null) build(addon, include);
+    else note(addon, reason);
+  }
+}
+
+main();
+process.exit(failed && required ? 1 : 0);

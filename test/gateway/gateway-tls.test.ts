@@ -142,7 +142,7 @@ describe('gateway TLS', () => {
       'listen: [{ port: 0, host: 127.0.0.1 }]',
       'upstreams:',
       `  secure: { backends: [wss://127.0.0.1:${backend.port}/base], maxAttempts: 1 }`,
-      'routes: [{ upstream: secure }]',
+      'routes: [{ path: /tunnel, upstream: secure, mode: tunnel }, { upstream: secure }]',
       '',
     ].join('\n');
     const trusting = await startTestGateway(yaml, {}, { upstreamTls: { ca: [certs.backend.pem] } });
@@ -153,6 +153,11 @@ describe('gateway TLS', () => {
       assert.equal(backend.paths.at(-1), '/base/chat?x=1', 'the backend path prefixes the client path');
       assert.equal(backend.forwardedProto.at(-1), 'http');
       client.close();
+      // A tunnel to a TLS backend is spliced in JavaScript (the native relay takes plain TCP only).
+      const tunnelled = await openThrough(`${trusting.url()}/tunnel`);
+      assert.equal(await ask(tunnelled, 'through'), 'W:through');
+      assert.equal(await ask(tunnelled, 'x'.repeat(300_000)), `W:${'x'.repeat(300_000)}`);
+      tunnelled.close();
       await assert.rejects(
         openThrough(untrusting.url()),
         (error: { status?: number }) => error.status === 502,

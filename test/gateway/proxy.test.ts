@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ProxyPair } from '../../src/gateway/proxy/pair.js';
 import { ProxyTunnel } from '../../src/gateway/proxy/tunnel.js';
+import { nativeRelayAvailable } from '../../src/transport/native-relay.js';
 import { openWebSocket } from '../client/helpers.js';
 import {
   clientClosed,
@@ -94,6 +95,10 @@ describe('proxy in front of a conduit echo child process', () => {
       assert.ok(stats.upstream.bytes > big.length, 'client bytes counted');
       assert.ok(stats.downstream.bytes > big.length, 'backend bytes counted');
       assert.ok(gateway.started[0] instanceof ProxyTunnel);
+      assert.equal(gateway.started[0].native, nativeRelayAvailable(), 'plain TCP: the native relay');
+      assert.equal(stats.upstream.wireBytesIn, stats.upstream.bytes, 'every byte read was relayed');
+      assert.equal(stats.upstream.wireBytesOut, stats.upstream.bytes);
+      assert.equal(stats.downstream.wireBytesOut, stats.downstream.bytes);
     } finally {
       await gateway.close();
     }

@@ -8,11 +8,16 @@
  * (limits, connection counts) runs when its socket closes. Its own writes would corrupt the stream:
  * the server must run no heartbeat of its own (`proxyServerOptions` disables it), and draining closes
  * tunnels with {@link ProxyTunnel.close}, never with `connection.close()`.
+ *
+ * Where the native relay can take both sockets (Linux, plain TCP on both sides, see
+ * `transport/native-relay.ts`), it copies the bytes in its own thread and the JavaScript splice below is
+ * not used: a chunk then costs a read() and a send(), with no event-loop callback.
  * @module
  */
 import type { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { WebSocketConnection } from '../../server/connection.js';
+import { type NativeRelay, RelayCounter, relayNatively } from '../../transport/native-relay.js';
 import { type ProxyObserver, ProxyStats } from './stats.js';
 import type { UpstreamHandshake } from './upstream-handshake.js';
 
@@ -64,6 +69,10 @@ export class ProxyTunnel {
   private readonly observer: ProxyObserver | null;
   private linger: NodeJS.Timeout | null = null;
   private finished = false;
+  /** The native relay while it holds the sockets; null before, after, or when JavaScript splices. */
+  private relay: NativeRelay | null = null;
+  /** The native relay's counters once it ran (kept after it let go, for the final byte counts). */
+  private relayed: NativeRelay | null = null;
 
   constructor(client: WebSocketConnection, upstream: UpstreamHandshake, options: TunnelOptions) {
     this.client = client;
@@ -89,6 +98,12 @@ export class ProxyTunnel {
     // 'end' listener, which only ends the socket, as the splice would).
     this.clientSocket.removeAllListeners('data');
     this.stats.touchDuration();
+    this.relay = relayNatively(this.clientSocket, this.upstreamSocket, this.onRelayDone);
+    if (this.relay !== null) {
+      this.relayed = this.relay;
+      countLive(this.stats, this.relay);
+      return;
+    }
     new Splice(this.clientSocket, this.upstreamSocket, this.stats.upstream).start();
     new Splice(this.upstreamSocket, this.clientSocket, this.stats.downstream).start();
   }
@@ -102,9 +117,17 @@ export class ProxyTunnel {
     this.endBoth();
   }
 
+  /** True when the native relay copies this tunnel's bytes (false when JavaScript splices them). */
+  get native(): boolean {
+    return this.relayed !== null;
+  }
+
   private endBoth(): void {
-    if (!this.clientSocket.destroyed) this.clientSocket.end();
-    if (!this.upstreamSocket.destroyed) this.upstreamSocket.end();
+    if (this.relay !== null) this.relay.end();
+    else {
+      if (!this.clientSocket.destroyed) this.clientSocket.end();
+      if (!this.upstreamSocket.destroyed) this.upstreamSocket.end();
+    }
     if (this.linger === null) {
       this.linger = setTimeout(this.destroyBoth, END_LINGER_MS);
       this.linger.unref();
@@ -112,17 +135,33 @@ export class ProxyTunnel {
   }
 
   private readonly destroyBoth = (): void => {
+    this.relay?.destroy();
+    this.clientSocket.destroy();
+    this.upstreamSocket.destroy();
+  };
+
+  /**
+   * The relay let go of both sockets: both directions ended (each peer's FIN passed on and every byte
+   * written), or a socket failed (errno), or it was destroyed. Nothing is left to write: the Node
+   * sockets are destroyed, and their 'close' events end the tunnel as in the JavaScript splice.
+   */
+  private readonly onRelayDone = (errno: number): void => {
+    this.relay = null;
+    if (errno !== 0) this.stats.endWith('tunnel_end');
     this.clientSocket.destroy();
     this.upstreamSocket.destroy();
   };
 
   private readonly onClientClose = (code: number): void => {
+    // Someone else destroyed the socket: the relay's duplicate would keep the connection open.
+    this.relay?.destroy();
     this.stats.clientCloseCode = code;
     this.stats.endWith('tunnel_end');
     this.sideClosed(this.upstreamSocket, this.clientSocket.errored !== null);
   };
 
   private readonly onUpstreamClose = (hadError: boolean): void => {
+    this.relay?.destroy();
     this.stats.upstreamCloseCode = 1006;
     this.stats.endWith('tunnel_end');
     this.sideClosed(this.clientSocket, hadError);
@@ -136,8 +175,31 @@ export class ProxyTunnel {
     this.finished = true;
     if (this.linger !== null) clearTimeout(this.linger);
     this.stats.finish(this.clientSocket, this.upstreamSocket);
+    if (this.relayed !== null) addRelayed(this.stats, this.relayed);
     this.observer?.onEnd?.(this.stats);
   }
+}
+
+/** Makes the tunnel's live byte counts read the relay's counters (plus what Node had read before). */
+function countLive(stats: ProxyStats, relay: NativeRelay): void {
+  const { counters, handedOver } = relay;
+  Object.defineProperty(stats.upstream, 'bytes', {
+    get: () => handedOver.first + (counters[RelayCounter.FIRST_READ] ?? 0),
+    enumerable: true,
+  });
+  Object.defineProperty(stats.downstream, 'bytes', {
+    get: () => handedOver.second + (counters[RelayCounter.SECOND_READ] ?? 0),
+    enumerable: true,
+  });
+}
+
+/** Adds what the relay read and wrote to the wire counts taken from the Node sockets. */
+function addRelayed(stats: ProxyStats, relay: NativeRelay): void {
+  const { counters } = relay;
+  stats.upstream.wireBytesIn += counters[RelayCounter.FIRST_READ] ?? 0;
+  stats.upstream.wireBytesOut += counters[RelayCounter.SECOND_WRITTEN] ?? 0;
+  stats.downstream.wireBytesIn += counters[RelayCounter.SECOND_READ] ?? 0;
+  stats.downstream.wireBytesOut += counters[RelayCounter.FIRST_WRITTEN] ?? 0;
 }
 
 /**
