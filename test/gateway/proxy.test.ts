@@ -104,6 +104,23 @@ describe('proxy in front of a conduit echo child process', () => {
     }
   });
 
+  it('a draining gateway ends live tunnels: the client sees the connection end', async () => {
+    const gateway = await startGateway([echo.url], { route: route('tunnel') });
+    try {
+      const client = await openThrough(gateway.url);
+      client.send('alive');
+      assert.equal((await nextMessage(client)).data.toString(), 'alive');
+      const closed = waitFor<[number, Buffer]>(client, 'close', 6000);
+      gateway.sessions.closeAll();
+      const [code] = await closed;
+      assert.equal(code, 1006, 'a tunnel cannot send a close frame mid-stream');
+      const stats = await gateway.nthEnd(1);
+      assert.equal(stats.endReason, 'drain');
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('kill -9 of the backend mid-stream closes the client with 1011 within 1 s', async () => {
     const victim = await startConduitEcho();
     const gateway = await startGateway([victim.url]);
