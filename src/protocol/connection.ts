@@ -8,7 +8,14 @@ import { buildClosePayload, isValidWireCloseCode, parseClosePayload, truncateRea
 import { MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from './constants.js';
 import { ProtocolError } from './errors.js';
 import type { Extension } from './extension.js';
-import { type Allocate, COALESCE_LIMIT, encodeFrameBuffer, headerSize, writeHeader } from './frame-writer.js';
+import {
+  type Allocate,
+  COALESCE_LIMIT,
+  encodeFrameBuffer,
+  encodeMaskedFrame,
+  headerSize,
+  writeHeader,
+} from './frame-writer.js';
 import type { PreparedMessage } from './prepared-message.js';
 import { defaultMaskKeySource, MaskKeySource } from './random.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
@@ -372,10 +379,13 @@ export class WebSocketProtocol implements ReceiverSink {
   }
 
   private writeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): void {
-    const key = this.keys === null ? undefined : this.keys.next();
+    if (this.keys !== null) {
+      this.handler.write(encodeMaskedFrame(this.allocate, opcode, payload, fin, rsv, this.keys.nextWord()));
+      return;
+    }
     const length = payload.length;
-    if (key !== undefined || length <= COALESCE_LIMIT) {
-      this.handler.write(encodeFrameBuffer(this.allocate, opcode, payload, fin, rsv, key));
+    if (length <= COALESCE_LIMIT) {
+      this.handler.write(encodeFrameBuffer(this.allocate, opcode, payload, fin, rsv));
       return;
     }
     // A large unmasked payload goes out untouched after its own header (no copy).

@@ -3,7 +3,7 @@
  * @module
  */
 import { FIN, MASK_BIT } from './constants.js';
-import { mask } from './mask.js';
+import { mask, maskWithWord } from './mask.js';
 
 /** Payloads up to this size are copied next to their header so the frame goes out as one buffer. */
 export const COALESCE_LIMIT = 4096;
@@ -51,10 +51,39 @@ export function writeHeader(
     target[pos++] = low & 0xff;
   }
   if (maskKey) {
-    target.set(maskKey.subarray(0, 4), pos);
+    target[pos] = maskKey[0]!;
+    target[pos + 1] = maskKey[1]!;
+    target[pos + 2] = maskKey[2]!;
+    target[pos + 3] = maskKey[3]!;
     pos += 4;
   }
   return pos;
+}
+
+/**
+ * Frames one payload masked with `key` (a 32-bit number, first key byte in the high bits) into a
+ * single buffer: the client role's frame writer, which must copy the payload to mask it anyway.
+ */
+export function encodeMaskedFrame(
+  allocate: Allocate,
+  opcode: number,
+  payload: Uint8Array,
+  fin: boolean,
+  rsv: number,
+  key: number,
+): Uint8Array {
+  const length = payload.length;
+  const frame = allocate(headerSize(length, true) + length);
+  // The header without a key, then the mask bit and the key (RFC 6455 §5.2).
+  let start = writeHeader(frame, 0, opcode, fin, rsv, length);
+  frame[1] = frame[1]! | MASK_BIT;
+  frame[start] = key >>> 24;
+  frame[start + 1] = (key >>> 16) & 0xff;
+  frame[start + 2] = (key >>> 8) & 0xff;
+  frame[start + 3] = key & 0xff;
+  start += 4;
+  maskWithWord(payload, key, frame, start);
+  return frame;
 }
 
 /** Allocator for outgoing buffers; the Node layers pass `Buffer.allocUnsafe`. */

@@ -26,6 +26,21 @@ export class MaskKeySource {
     this.offset += 4;
     return key;
   }
+
+  /**
+   * Returns a fresh key as one unsigned 32-bit number, its first byte in the high 8 bits: what the
+   * frame writer uses, as it needs no view of the pool.
+   */
+  nextWord(): number {
+    if (this.offset === BATCH) {
+      this.fill(this.pool);
+      this.offset = 0;
+    }
+    const pool = this.pool;
+    const at = this.offset;
+    this.offset = at + 4;
+    return ((pool[at]! << 24) | (pool[at + 1]! << 16) | (pool[at + 2]! << 8) | pool[at + 3]!) >>> 0;
+  }
 }
 
 let shared: MaskKeySource | undefined;

@@ -185,13 +185,24 @@ function skipAsciiBlocks(words: Uint32Array, word: number): number {
   return word;
 }
 
+/**
+ * Skips 4-byte groups of ASCII from `start` (one branch per group, no view needed: short messages are
+ * mostly ASCII, and creating a word view would cost more than reading them) and returns where the byte
+ * loop must take over.
+ */
+function skipAsciiQuads(data: Uint8Array, start: number, end: number): number {
+  let i = start;
+  while (i + 4 <= end && ((data[i]! | data[i + 1]! | data[i + 2]! | data[i + 3]!) & 0x80) === 0) i += 4;
+  return i;
+}
+
 /** Validates `data` continuing from `state`; returns the new state. */
 function scan(data: Uint8Array, state: number): number {
   const end = data.length;
   const head = Math.min(end, PENDING_LENGTH[state >> 4]!);
   state = stepBytes(data, 0, head, state);
   if (state !== ACCEPT || head === end) return state;
-  if (end - head < WORD_SCAN_MIN) return scanFrom(data, head, end, null, 0);
+  if (end - head < WORD_SCAN_MIN) return scanFrom(data, skipAsciiQuads(data, head, end), end, null, 0);
   const byteOffset = data.byteOffset;
   const aligned = (4 - (byteOffset & 3)) & 3;
   const words = new Uint32Array(data.buffer, byteOffset + aligned, (end - aligned) >>> 2);

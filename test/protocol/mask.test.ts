@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import wabtInit from 'wabt';
-import { mask, setMaskAccelerator, unmask, useSimdMasking } from '../../src/protocol/mask.js';
+import { mask, maskWithWord, setMaskAccelerator, unmask, useSimdMasking } from '../../src/protocol/mask.js';
 import { XOR_KERNEL_BYTES } from '../../src/protocol/mask-wasm.js';
 import { loadNativeMask } from '../../src/transport/native-mask.js';
 
@@ -65,6 +65,19 @@ for (const path of PATHS) {
     it(`${simd ? 'has' : 'can turn off'} the ${native ? 'native' : 'SIMD'} path on this Node`, () => {
       assert.equal(useSimdMasking(simd), simd);
       if (native) assert.ok(nativeMask !== null, 'build/mask.node loads');
+    });
+
+    it('maskWithWord (the key as a number, byte 0 high) matches the byte loop for lengths 0..300', () => {
+      use();
+      const word = ((KEY[0]! << 24) | (KEY[1]! << 16) | (KEY[2]! << 8) | KEY[3]!) >>> 0;
+      for (let length = 0; length <= 300; length++) {
+        const source = randomBytes(length, length + 7);
+        const target = new Uint8Array(length + 9).fill(0xa5);
+        maskWithWord(source, word, target, 5);
+        assert.deepEqual(target.subarray(5, 5 + length), naiveMask(source, KEY, 0), `length ${length}`);
+        assertGuardsIntact(target, 5, length);
+      }
+      assert.throws(() => maskWithWord(new Uint8Array(10), word, new Uint8Array(12), 3), RangeError);
     });
 
     it('unmask matches the byte loop for every length 0..300, byteOffset 0..7, keyOffset 0..3', () => {
