@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds Conduit's optional native addons with the machine's C compiler against Node-API headers:
 // - native/mask.c → build/mask.node, the masking accelerator (else WebAssembly SIMD and JavaScript masking);
-// - native/relay.c → build/relay.node, the tunnel relay thread, Linux only (else tunnels splice in JavaScript).
+// - native/relay.c → build/relay.node, the tunnel relay thread, Linux only (else tunnels splice in JavaScript);
+// - native/heap.c → build/heap.node, glibc heap tuning for large messages, Linux only (else the C library's defaults).
 // Conduit works without them, so a machine without a compiler or headers only gets a note, unless `--required`
 // is given (CI uses it, so that a broken build cannot hide behind a fallback). `CONDUIT_NATIVE=0` skips the
 // build, as it skips loading.
@@ -22,6 +23,11 @@ const ADDONS = [
     fallback: 'tunnels splice in JavaScript instead',
     supported: process.platform === 'linux',
     libraries: ['-lpthread'],
+  },
+  {
+    name: 'heap',
+    fallback: "the C library's heap defaults stay",
+    supported: process.platform === 'linux',
   },
 ];
 

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { WebSocketConnection } from '../server/connection.js';
 import type { WebSocketServerOptions } from '../server/options.js';
 import { WebSocketServer } from '../server/server.js';
+import { tuneHeapForLargeMessages } from '../transport/native-heap.js';
 import { CliError, parseByteCount, parsePort } from './args.js';
 
 /** Usage of `conduit echo`. */
@@ -93,6 +94,8 @@ export function listenUrl(secure: boolean, host: string, port: number): string {
 
 /** Starts the echo server; resolves once it is listening. Exits the process on SIGINT/SIGTERM. */
 export function runEcho(options: EchoOptions): Promise<WebSocketServer> {
+  // Large messages would otherwise fault fresh pages in for every buffer (see native-heap.ts).
+  tuneHeapForLargeMessages();
   const secure = options.tlsCert !== undefined;
   const serverOptions: WebSocketServerOptions = {
     port: options.port,

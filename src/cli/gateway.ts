@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { GatewayConfigError } from '../gateway/config/issues.js';
 import { Gateway } from '../gateway/gateway.js';
+import { tuneHeapForLargeMessages } from '../transport/native-heap.js';
 import { CliError } from './args.js';
 import { GATEWAY_USAGE, type GatewayCliOptions, parseGatewayArgs } from './gateway-args.js';
 import { createServeLogger } from './serve-log.js';
@@ -46,6 +47,8 @@ function handleSignals(gateway: Gateway): void {
 
 /** Starts the gateway of `options.config`; resolves once it serves (its URLs are printed). */
 export async function runGateway(options: GatewayCliOptions): Promise<Gateway> {
+  // Relayed 64 KB messages would otherwise fault fresh pages in for every buffer (see native-heap.ts).
+  tuneHeapForLargeMessages();
   const logger = createServeLogger(options.logLevel);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

@@ -5,6 +5,7 @@
  * @module
  */
 import cluster from 'node:cluster';
+import { tuneHeapForLargeMessages } from '../transport/native-heap.js';
 import type { ServeOptions } from './serve-args.js';
 import { createServeLogger } from './serve-log.js';
 import { createServeRegistry, workerMetrics } from './serve-metrics.js';
@@ -50,6 +51,8 @@ function stopRequests(): (stop: (reason: string) => void) => void {
 
 /** Runs this process as a worker; resolves once it serves. Exits the process (1) when it cannot start. */
 export async function runWorker(options: ServeOptions): Promise<void> {
+  // Large messages would otherwise fault fresh pages in for every buffer (see native-heap.ts).
+  tuneHeapForLargeMessages();
   const logger = createServeLogger(options.logLevel, { worker: cluster.worker?.id ?? 0 });
   const handOver = stopRequests();
   const registry = createServeRegistry();

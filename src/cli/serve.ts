@@ -4,6 +4,7 @@
  * @module
  */
 import cluster from 'node:cluster';
+import { tuneHeapForLargeMessages } from '../transport/native-heap.js';
 import { CliError } from './args.js';
 import { parseServeArgs, SERVE_USAGE, type ServeOptions } from './serve-args.js';
 import { runPrimary } from './serve-cluster.js';
@@ -19,6 +20,8 @@ export { loadServeConfig, parseServeConfig, ServeConfigError } from './serve-con
 
 /** Serves in this process until SIGINT/SIGTERM; resolves once listening (the endpoints are printed). */
 export async function runServe(options: ServeOptions): Promise<void> {
+  // Large messages would otherwise fault fresh pages in for every buffer (see native-heap.ts).
+  tuneHeapForLargeMessages();
   const logger = createServeLogger(options.logLevel);
   const registry = createServeRegistry();
   const node = await startServeNode({ options, logger, registry, metrics: localMetrics(registry) });

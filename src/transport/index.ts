@@ -6,7 +6,9 @@
 
 export type { TransportErrorCode } from './errors.js';
 export { TransportError } from './errors.js';
+export { type HeapTuning, tuneHeapForLargeMessages } from './native-heap.js';
 export { loadNativeMask } from './native-mask.js';
+export { nativeRelayAvailable } from './native-relay.js';
 export { installNodeAccelerators } from './node-accelerators.js';
 export type { BackpressurePolicy, TransportConfig, TransportOptions } from './options.js';
 export { resolveTransportOptions } from './options.js';
