@@ -8,8 +8,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tuneHeapForLargeMessages } from '../../src/transport/native-heap.js';
 
-const glibc =
-  process.platform === 'linux' && process.report.getReport().header.glibcVersionRuntime !== undefined;
+const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+const glibc = process.platform === 'linux' && report.header?.glibcVersionRuntime !== undefined;
 const skip = !glibc && process.env.CI !== 'true' ? 'heap tuning applies to Linux with glibc only' : false;
 const moduleUrl = new URL('../../src/transport/native-heap.js', import.meta.url).href;
 
