@@ -83,9 +83,7 @@ export function unmask(data: Uint8Array, key: Uint8Array, keyOffset = 0): void {
 export function mask(source: Uint8Array, key: Uint8Array, target: Uint8Array, targetOffset: number): void {
   checkKey(key);
   const length = source.length;
-  if (!(targetOffset >= 0 && targetOffset + length <= target.length)) {
-    throw new RangeError(`cannot write ${length} masked bytes at offset ${targetOffset} of ${target.length}`);
-  }
+  checkFits(length, target, targetOffset);
   if (length < BYTE_LOOP_MAX) {
     maskBytes(source, key, target, targetOffset);
   } else if (accelerator !== null && length >= ACCELERATE_MIN) {
@@ -114,11 +112,7 @@ export function maskWithWord(
 ): void {
   const length = source.length;
   if (length < BYTE_LOOP_MAX) {
-    if (!(targetOffset >= 0 && targetOffset + length <= target.length)) {
-      throw new RangeError(
-        `cannot write ${length} masked bytes at offset ${targetOffset} of ${target.length}`,
-      );
-    }
+    checkFits(length, target, targetOffset);
     maskBytesWord(source, key, target, targetOffset);
     return;
   }
@@ -146,6 +140,12 @@ function maskBytesWord(source: Uint8Array, key: number, target: Uint8Array, offs
   if (i < end) target[offset + i] = source[i++]! ^ k0;
   if (i < end) target[offset + i] = source[i++]! ^ k1;
   if (i < end) target[offset + i] = source[i]! ^ k2;
+}
+
+function checkFits(length: number, target: Uint8Array, targetOffset: number): void {
+  if (!(targetOffset >= 0 && targetOffset + length <= target.length)) {
+    throw new RangeError(`cannot write ${length} masked bytes at offset ${targetOffset} of ${target.length}`);
+  }
 }
 
 function checkKey(key: Uint8Array): void {
@@ -181,21 +181,7 @@ function xorBytes(data: Uint8Array, start: number, end: number, key: Uint8Array,
 
 /** `target[offset + i] = source[i] ^ key[i mod 4]`, byte by byte. */
 function maskBytes(source: Uint8Array, key: Uint8Array, target: Uint8Array, offset: number): void {
-  const k0 = key[0]!;
-  const k1 = key[1]!;
-  const k2 = key[2]!;
-  const k3 = key[3]!;
-  const end = source.length;
-  let i = 0;
-  for (const last = end - 3; i < last; i += 4) {
-    target[offset + i] = source[i]! ^ k0;
-    target[offset + i + 1] = source[i + 1]! ^ k1;
-    target[offset + i + 2] = source[i + 2]! ^ k2;
-    target[offset + i + 3] = source[i + 3]! ^ k3;
-  }
-  if (i < end) target[offset + i] = source[i++]! ^ k0;
-  if (i < end) target[offset + i] = source[i++]! ^ k1;
-  if (i < end) target[offset + i] = source[i]! ^ k2;
+  maskBytesWord(source, ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) >>> 0, target, offset);
 }
 
 /**
