@@ -131,22 +131,32 @@ static void update_interest(struct side *side) {
   side->interest = wanted;
 }
 
-/* Writes what is pending in direction `d` to its target. Returns 0 when all of it was written. */
-static int flush_direction(struct tunnel *t, int d) {
-  struct direction *dir = &t->directions[d];
-  struct side *target = &t->sides[1 - d];
-  while (dir->pending_length > 0) {
-    ssize_t n = send(target->fd, dir->pending + dir->pending_offset, dir->pending_length, MSG_NOSIGNAL);
+/*
+ * Sends up to `length` bytes of direction `d` to its target until the socket is full; returns how many
+ * were sent (counted). A failure other than a full socket fails the tunnel.
+ */
+static size_t send_some(struct tunnel *t, int d, const char *bytes, size_t length) {
+  size_t sent = 0;
+  while (sent < length) {
+    ssize_t n = send(t->sides[1 - d].fd, bytes + sent, length - sent, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) fail(t, errno);
-      return -1;
+      break;
     }
-    store_counter(t, d == 0 ? UP_WRITTEN : DOWN_WRITTEN, (size_t)n);
-    dir->pending_offset += (size_t)n;
-    dir->pending_length -= (size_t)n;
+    sent += (size_t)n;
   }
-  return 0;
+  store_counter(t, d == 0 ? UP_WRITTEN : DOWN_WRITTEN, sent);
+  return sent;
+}
+
+/* Writes what is pending in direction `d` to its target. Returns 0 when all of it was written. */
+static int flush_direction(struct tunnel *t, int d) {
+  struct direction *dir = &t->directions[d];
+  size_t sent = send_some(t, d, dir->pending + dir->pending_offset, dir->pending_length);
+  dir->pending_offset += sent;
+  dir->pending_length -= sent;
+  return dir->pending_length == 0 ? 0 : -1;
 }
 
 /* Keeps the unwritten rest of a chunk (it is in the shared read buffer, which the next read reuses). */
@@ -190,19 +200,8 @@ static void pump(struct tunnel *t, int d) {
   }
   store_counter(t, d == 0 ? UP_READ : DOWN_READ, (size_t)n);
   if (t->ending) return; /* the target was shut: a graceful end drops what still arrives */
-  size_t written = 0;
-  while (written < (size_t)n) {
-    ssize_t w = send(t->sides[1 - d].fd, chunk + written, (size_t)n - written, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      fail(t, errno);
-      return;
-    }
-    written += (size_t)w;
-  }
-  store_counter(t, d == 0 ? UP_WRITTEN : DOWN_WRITTEN, written);
-  if (written < (size_t)n) keep_pending(t, d, chunk + written, (size_t)n - written);
+  size_t written = send_some(t, d, chunk, (size_t)n);
+  if (written < (size_t)n && !t->finished) keep_pending(t, d, chunk + written, (size_t)n - written);
 }
 
 static int both_ended(const struct tunnel *t) {

@@ -12,12 +12,9 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-
-/** The addon's path from this module, both as TypeScript source and as compiled to `dist/src/transport`. */
-const ADDON_PATHS = ['../../../build/relay.node', '../../build/relay.node'];
+import { loadAddon } from './native-addon.js';
 
 /** Opaque handle of one relayed pair, owned by the addon. */
 type RelayHandle = object;
@@ -72,28 +69,22 @@ export interface NativeRelay {
 
 let cached: RelayAddon | null | undefined;
 
-function loadAddon(): RelayAddon | null {
-  if (cached !== undefined) return cached;
-  cached = null;
-  if (process.env.CONDUIT_NATIVE === '0' || process.platform !== 'linux') return cached;
-  const require = createRequire(import.meta.url);
-  for (const path of ADDON_PATHS) {
-    try {
-      const addon = require(path) as Partial<RelayAddon>;
-      if (typeof addon.open === 'function' && typeof addon.destroy === 'function') {
-        cached = addon as RelayAddon;
-        break;
-      }
-    } catch {
-      // Not built here: try the next location, then fall back to JavaScript.
-    }
+function relayAddon(): RelayAddon | null {
+  if (cached === undefined) {
+    cached =
+      process.platform === 'linux'
+        ? loadAddon<RelayAddon>(
+            'relay',
+            (addon) => typeof addon.open === 'function' && typeof addon.destroy === 'function',
+          )
+        : null;
   }
   return cached;
 }
 
 /** True when the native relay addon is loaded (Linux, built, not disabled). */
 export function nativeRelayAvailable(): boolean {
-  return loadAddon() !== null;
+  return relayAddon() !== null;
 }
 
 /** The socket's TCP handle when the relay can take the socket over now, else null. */
@@ -137,7 +128,7 @@ export function relayNatively(
   second: Socket,
   onDone: (errno: number) => void,
 ): NativeRelay | null {
-  const addon = loadAddon();
+  const addon = relayAddon();
   if (addon === null) return null;
   const firstHandle = takeableHandle(first);
   const secondHandle = takeableHandle(second);
